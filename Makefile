@@ -1,0 +1,43 @@
+# The two commands of README.md: `make book` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: book test lint env lock refresh-outputs clean
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	@echo "Book built: open file://$(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+env: $(STAMP)
+
+# Re-created whenever the pins or the package metadata change.
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed; set PYTHON=python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+# Re-resolve the full lock from requirements.in in a scratch environment.
+lock:
+	rm -rf /tmp/ms-lock-venv && $(PYTHON) -m venv /tmp/ms-lock-venv
+	/tmp/ms-lock-venv/bin/python -m pip install --quiet -r requirements.in
+	{ echo "# Full lock made by 'make lock' from requirements.in (Python 3.11). Do not edit by hand."; \
+	  /tmp/ms-lock-venv/bin/python -m pip freeze --exclude-editable | sort -f; } > requirements.txt
+	$(PYTHON) tools/sync_environment.py
+
+# Re-execute the notebooks and keep only the verdict outputs that nbval compares.
+refresh-outputs: $(STAMP)
+	$(BIN)/python tools/refresh_outputs.py
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache

@@ -1,0 +1,30 @@
+"""Executable companion to *Implicit Balancing and Regularization* (Soltanolkotabi, Stöger,
+Xie, COLT 2023): matrix sensing by factorized gradient descent from small initialization.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import claims, experiments, metrics
+from .gd import DivergenceError, GDResult, factorized_gd
+from .initialization import small_random_init
+from .operators import GaussianSensing
+from .targets import linear_spectrum, low_rank_target
+
+try:
+    __version__ = version("matrix-sensing")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0+unknown"
+
+__all__ = [
+    "DivergenceError",
+    "GDResult",
+    "GaussianSensing",
+    "__version__",
+    "claims",
+    "experiments",
+    "factorized_gd",
+    "linear_spectrum",
+    "low_rank_target",
+    "metrics",
+    "small_random_init",
+]

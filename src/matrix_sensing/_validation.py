@@ -1,0 +1,90 @@
+"""Input checks shared by the public functions.
+
+Every check raises ``ValueError`` (or ``TypeError`` for a wrong kind of object) whose
+message names the parameter and the allowed range, so that a reader who mistypes a
+papermill parameter sees what to change rather than a numpy traceback.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+
+def integer(name: str, value, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as an int, or raise naming ``name`` and the allowed range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}{_upper(maximum)}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be an integer <= {maximum}, got {value}")
+    return value
+
+
+def _upper(maximum: int | None) -> str:
+    return "" if maximum is None else f" and <= {maximum}"
+
+
+def real(
+    name: str,
+    value,
+    *,
+    positive: bool = False,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float:
+    """Return ``value`` as a finite float, or raise naming ``name`` and the allowed range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if positive and value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value:g}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum:g}, got {value:g}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum:g}, got {value:g}")
+    return value
+
+
+def array(name: str, value, *, ndim: int | tuple[int, ...], shape=None) -> np.ndarray:
+    """Return ``value`` as a finite float64 array with the given ``ndim`` (and ``shape``).
+
+    ``shape`` may contain ``None`` for free axes. Raises naming ``name``.
+    """
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a real array, got {type(value).__name__}") from exc
+    allowed = (ndim,) if isinstance(ndim, int) else ndim
+    if arr.ndim not in allowed:
+        raise ValueError(
+            f"{name} must have {' or '.join(map(str, allowed))} dimensions, got shape {arr.shape}"
+        )
+    if shape is not None:
+        expected = tuple(shape)[-arr.ndim :] if len(shape) > arr.ndim else tuple(shape)
+        if len(expected) != arr.ndim or any(
+            e is not None and e != s for e, s in zip(expected, arr.shape, strict=True)
+        ):
+            pretty = tuple("*" if e is None else e for e in expected)
+            raise ValueError(f"{name} must have shape {pretty}, got {arr.shape}")
+    if arr.size and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain only finite values (found NaN or inf)")
+    return arr
+
+
+def choice(name: str, value, allowed) -> str:
+    """Return ``value`` if it is one of ``allowed``, or raise listing them."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
+    return value
+
+
+def seed(name: str, value) -> int:
+    """Seeds are non-negative integers so that runs can be written down and repeated."""
+    return integer(name, value, minimum=0)

@@ -1,0 +1,198 @@
+"""The claim registry: each claim's statement, its thresholds (stated once, here), the
+experiment that measures it and its parameter scales."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .. import _validation as check
+from ..experiments import Run
+
+_RELATIONS = {"<=": operator.le, ">=": operator.ge}
+SCALES = ("ci", "paper")
+
+
+class ClaimFailed(AssertionError):
+    """Raised by a verdict whose measured values miss a claim's thresholds."""
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """``measured[quantity] <relation> value``, e.g. ``test_error <= 1e-3``."""
+
+    quantity: str
+    relation: str
+    value: float
+
+    def __post_init__(self):
+        check.choice("relation", self.relation, _RELATIONS)
+
+    def holds(self, measured: float) -> bool:
+        return bool(math.isfinite(measured) and _RELATIONS[self.relation](measured, self.value))
+
+    def margin(self, measured: float) -> float:
+        """How many times the measurement could worsen before failing (< 1 when failing)."""
+        if self.relation == "<=":
+            return self.value / measured if measured > 0 else math.inf
+        return measured / self.value if self.value > 0 else math.inf
+
+    def worst(self, values: Sequence[float]) -> float:
+        """The value over seeds that is closest to (or furthest past) the threshold."""
+        finite = [v for v in values if math.isfinite(v)]
+        if len(finite) < len(values):
+            return math.nan
+        return max(finite) if self.relation == "<=" else min(finite)
+
+    def describe(self, measured: float) -> str:
+        return f"{self.quantity}={measured:.2e} {self.relation} {self.value:.0e}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A statement of the paper (or a neighbour) as this project checks it."""
+
+    id: str
+    title: str
+    statement: str
+    experiment: Callable[..., Run]
+    scales: Mapping[str, Mapping[str, object]]
+    thresholds: tuple[Threshold, ...]
+    measure: Callable[[Run], dict[str, float]]
+    notebook: str
+    source: str = "main paper"
+
+    def params(self, scale: str = "ci", **overrides) -> dict:
+        """The experiment's parameters at ``scale`` with ``overrides`` applied."""
+        check.choice("scale", scale, SCALES)
+        params = dict(self.scales[scale])
+        unknown = sorted(set(overrides) - set(params))
+        if unknown:
+            raise ValueError(
+                f"unknown parameter(s) {unknown} for claim {self.id}; "
+                f"allowed: {sorted(params)}"
+            )
+        params.update(overrides)
+        return params
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """One claim measured on one seed."""
+
+    claim: Claim
+    seed: int
+    measured: dict[str, float]
+    params: dict = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(t.holds(self.measured[t.quantity]) for t in self.claim.thresholds)
+
+    def line(self) -> str:
+        checks = "; ".join(t.describe(self.measured[t.quantity]) for t in self.claim.thresholds)
+        return f"{self.claim.id} {'PASS' if self.passed else 'FAIL'} (seed {self.seed}) {checks}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A claim over several seeds: it passes only if every seed passes. The values shown
+    are the worst over seeds, next to the thresholds."""
+
+    claim: Claim
+    results: tuple[ClaimResult, ...]
+
+    @property
+    def seeds_passed(self) -> int:
+        return sum(r.passed for r in self.results)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.results) and self.seeds_passed == len(self.results)
+
+    def worst(self) -> dict[str, float]:
+        return {
+            t.quantity: t.worst([r.measured[t.quantity] for r in self.results])
+            for t in self.claim.thresholds
+        }
+
+    def margins(self) -> dict[str, float]:
+        """Per quantity, the factor by which the worst seed clears its threshold."""
+        worst = self.worst()
+        return {t.quantity: t.margin(worst[t.quantity]) for t in self.claim.thresholds}
+
+    def line(self) -> str:
+        """The stable one-line verdict: ``M1 PASS (5/5 seeds) test_error=... <= 1e-03; ...``."""
+        worst = self.worst()
+        checks = "; ".join(t.describe(worst[t.quantity]) for t in self.claim.thresholds)
+        status = "PASS" if self.passed else "FAIL"
+        return (
+            f"{self.claim.id} {status} ({self.seeds_passed}/{len(self.results)} seeds) "
+            f"worst {checks}"
+        )
+
+    def raise_if_failed(self) -> None:
+        if not self.passed:
+            raise ClaimFailed(f"claim {self.claim.id} ({self.claim.title}) failed: {self.line()}")
+
+
+_CLAIMS: dict[str, Claim] = {}
+
+
+def register(claim: Claim) -> Claim:
+    if claim.id in _CLAIMS:
+        raise ValueError(f"claim {claim.id} is registered twice")
+    for scale in SCALES:
+        if scale not in claim.scales:
+            raise ValueError(f"claim {claim.id} has no {scale!r} scale")
+    _CLAIMS[claim.id] = claim
+    return claim
+
+
+def ids() -> list[str]:
+    """The registered claim ids, in registration order (``["M1", "M2", ...]``)."""
+    return list(_CLAIMS)
+
+
+def get(claim_id: str) -> Claim:
+    """The :class:`Claim` with this id; a ``ValueError`` lists the known ids otherwise."""
+    if claim_id not in _CLAIMS:
+        raise ValueError(f"claim_id must be one of {ids()}, got {claim_id!r}")
+    return _CLAIMS[claim_id]
+
+
+def evaluate(claim_id: str, run: Run) -> ClaimResult:
+    """Measure ``claim_id`` on an experiment :class:`~matrix_sensing.experiments.Run`."""
+    claim = get(claim_id)
+    if run.experiment != claim.experiment.__name__:
+        raise ValueError(
+            f"claim {claim_id} is measured by experiment {claim.experiment.__name__!r}, "
+            f"got a run of {run.experiment!r}"
+        )
+    measured = {name: float(value) for name, value in claim.measure(run).items()}
+    missing = {t.quantity for t in claim.thresholds} - set(measured)
+    if missing:
+        raise RuntimeError(f"claim {claim_id}: measure() did not return {sorted(missing)}")
+    return ClaimResult(claim, run.seed, measured, dict(run.params))
+
+
+def run_experiment(claim_id: str, seed: int = 0, scale: str = "ci", **overrides) -> Run:
+    """Run the experiment behind ``claim_id`` at ``scale`` (``"ci"`` or ``"paper"``)."""
+    claim = get(claim_id)
+    return claim.experiment(**claim.params(scale, **overrides), seed=check.seed("seed", seed))
+
+
+def check_claim(claim_id: str, seed: int = 0, scale: str = "ci", **overrides) -> ClaimResult:
+    """Run and measure one claim on one seed. ``overrides`` change experiment parameters."""
+    return evaluate(claim_id, run_experiment(claim_id, seed, scale, **overrides))
+
+
+def verdict(claim_id: str, results: Sequence[ClaimResult]) -> Verdict:
+    """Combine per-seed results of ``claim_id`` into a :class:`Verdict`."""
+    claim = get(claim_id)
+    for result in results:
+        if result.claim is not claim:
+            raise ValueError(f"verdict for {claim_id} got a result of claim {result.claim.id}")
+    return Verdict(claim, tuple(results))

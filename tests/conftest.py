@@ -1,0 +1,39 @@
+"""Shared fixtures: the book is built once per session, into a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+
+
+@dataclass
+class BuiltBook:
+    html: Path
+    log: str
+    returncode: int
+    execute_dir: Path
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> BuiltBook:
+    """Build the whole book from clean with warnings as errors and nitpicky references."""
+    out = tmp_path_factory.mktemp("book")
+    command = [str(JUPYTER_BOOK), "build", str(ROOT), "--path-output", str(out),
+               "--builder", "html", "-W", "-n", "--keep-going"]  # fmt: skip
+    proc = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=1800,
+        env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+    )  # fmt: skip
+    log = proc.stdout + proc.stderr
+    (ROOT / "_build").mkdir(exist_ok=True)
+    (ROOT / "_build" / "test-book-build.log").write_text(log)
+    build = out / "_build"
+    return BuiltBook(build / "html", log, proc.returncode, build / "jupyter_execute")

@@ -1,0 +1,154 @@
+"""The book builds with zero warnings, and a real browser finds every page working offline."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Flags that keep a headless Chromium from reaching for Google's services on a closed network.
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+M1_M2_PAGE = "book/claims/m1_m2.html"
+M1_M2_NOTEBOOK = "notebooks/m1_m2_small_vs_large_init"
+
+
+@pytest.mark.book
+def test_book_builds_without_warnings(built_book):
+    tail = "\n".join(built_book.log.splitlines()[-40:])
+    assert built_book.returncode == 0, f"jupyter-book build failed:\n{tail}"
+    warnings = [line for line in built_book.log.splitlines() if re.search(r"WARNING|ERROR", line)]
+    assert not warnings, "the build printed warnings:\n" + "\n".join(warnings)
+    assert (built_book.html / "index.html").is_file()
+
+
+@pytest.mark.book
+def test_book_serves_mathjax_locally(built_book):
+    assert (built_book.html / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+    for page in built_book.html.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        external = re.findall(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//[^"]+"', text)
+        assert not external, f"{page.name} loads an external script or style: {external[:3]}"
+
+
+def _pages(html: Path) -> list[str]:
+    skip = ("_static", "_sources", "_images", "_sphinx_design_static")
+    return sorted(
+        str(p.relative_to(html))
+        for p in html.rglob("*.html")
+        if not any(part in skip for part in p.relative_to(html).parts)
+    )
+
+
+@pytest.fixture(scope="module")
+def site(built_book):
+    if built_book.returncode != 0:
+        pytest.fail("the book did not build; see test_book_builds_without_warnings")
+    handler = functools.partial(
+        _QuietHandler, directory=str(built_book.html)
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).is_file():
+        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # in CI a missing browser is a failure, not a skip
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.browser
+def test_every_page_renders_offline(built_book, site, browser):
+    pages = _pages(built_book.html)
+    assert "index.html" in pages and M1_M2_PAGE in pages, pages
+    problems: list[str] = []
+    for page_path in pages:
+        problems += [f"{page_path}: {p}" for p in _visit(browser, f"{site}/{page_path}")]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.browser
+def test_glued_numbers_are_on_the_claim_page(built_book, site, browser):
+    glue = json.loads((built_book.execute_dir / f"{M1_M2_NOTEBOOK}.glue.json").read_text())
+    page = browser.new_page()
+    page.goto(f"{site}/{M1_M2_PAGE}", wait_until="networkidle")
+    text = page.inner_text("article")
+    page.close()
+    for key in ("m1_verdict", "m2_verdict"):
+        line = glue[key]["data"]["text/plain"].strip("'\"")
+        assert line in text, f"glued {key} ({line!r}) is not on the page"
+    assert "M1 PASS (5/5 seeds)" in text
+    worst = float(glue["m1_test_error_worst"]["data"]["text/plain"])
+    assert f"{worst:.1e}" in text, f"glued m1_test_error_worst {worst:.1e} is not on the page"
+
+
+def _visit(browser, url: str) -> list[str]:
+    problems: list[str] = []
+    page = browser.new_page()
+    origin = url.split("/", 3)[:3]
+
+    def guard(route):
+        if route.request.url.split("/", 3)[:3] != origin and not route.request.url.startswith(
+            "data:"
+        ):
+            problems.append(f"request leaves the machine: {route.request.url}")
+            return route.abort()
+        return route.continue_()
+
+    page.route("**/*", guard)
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}"))
+    page.on(
+        "response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}")
+    )
+    page.goto(url, wait_until="networkidle")
+    broken = page.evaluate(
+        "() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))"
+        ".map(i => i.src)"
+    )
+    problems += [f"image not loaded: {src}" for src in broken]
+    if page.locator(".math").count():
+        page.wait_for_function(
+            "() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000
+        )
+        page.evaluate("() => MathJax.startup.promise")
+        raw = page.evaluate(
+            "() => [...document.querySelectorAll('.math')]"
+            ".filter(e => !e.querySelector('mjx-container') && !e.closest('mjx-container'))"
+            ".map(e => e.textContent.slice(0, 60))"
+        )
+        problems += [f"math not rendered: {tex!r}" for tex in raw]
+    text = page.inner_text("body")
+    for marker in ("\\(", "\\[", "$$"):
+        if marker in text:
+            problems.append(f"raw TeX {marker!r} left in the page text")
+    page.close()
+    return problems

@@ -1,0 +1,86 @@
+"""The notebooks' parameters agree with the package, and papermill runs them (or fails clearly).
+
+nbval itself runs over notebooks/ as part of the suite (see addopts in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+import yaml
+
+from matrix_sensing import claims
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "m1_m2_small_vs_large_init.ipynb"
+PAPER_PARAMS = ROOT / "notebooks" / "params" / "m1_m2_paper.yaml"
+SEEDS = [0, 1, 2, 3, 4]
+
+
+def parameters_cell(path: Path) -> dict:
+    nb = nbformat.read(path, as_version=4)
+    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    values = {}
+    for node in ast.parse(cell.source).body:
+        assert isinstance(node, ast.Assign), f"parameters cell may only assign: {ast.dump(node)}"
+        values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
+def test_parameters_cell_is_the_ci_scale():
+    values = parameters_cell(NOTEBOOK)
+    assert values.pop("seeds") == SEEDS
+    for cid in ("M1", "M2"):
+        assert values == claims.get(cid).params("ci")
+
+
+def test_paper_parameter_file_is_the_paper_scale():
+    values = yaml.safe_load(PAPER_PARAMS.read_text())
+    assert values.pop("seeds") == SEEDS
+    assert values == claims.get("M1").params("paper")
+    assert set(values) == set(parameters_cell(NOTEBOOK)) - {"seeds"}
+
+
+def test_only_verdict_cells_carry_outputs():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.outputs:
+            assert "nbval-check-output" in cell.metadata.get("tags", []), cell.source[:80]
+    verdicts = [c for c in nb.cells if "verdict" in c.metadata.get("tags", [])]
+    assert len(verdicts) == 1 and verdicts[0] is nb.cells[-1]
+
+
+def _run(tmp_path, **parameters):
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOK), str(out), parameters=parameters, cwd=str(NOTEBOOK.parent),
+        progress_bar=False, kernel_name="python3",
+    )  # fmt: skip
+    return nbformat.read(out, as_version=4)
+
+
+def test_papermill_runs_with_other_parameters(tmp_path):
+    nb = _run(tmp_path, alpha_small=1e-7, iters_large=2500, seeds=[5, 6])
+    verdict = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    assert "M1 PASS (2/2 seeds)" in verdict
+    assert "M2 PASS (2/2 seeds)" in verdict
+
+
+@pytest.mark.parametrize(
+    ("parameters", "error", "message"),
+    [
+        ({"alpha_small": -1.0}, "ValueError", "alpha_small must be > 0"),
+        ({"k": "wide"}, "TypeError", "k must be an integer"),
+        ({"step_large": 0.0}, "ValueError", "step_large must be > 0"),
+        ({"seeds": []}, "ValueError", "seeds must contain at least one seed"),
+    ],
+)
+def test_papermill_bad_parameter_fails_clearly(tmp_path, parameters, error, message):
+    with pytest.raises(papermill.PapermillExecutionError) as info:
+        _run(tmp_path, **parameters)
+    assert info.value.ename == error
+    assert message in info.value.evalue
