@@ -87,25 +87,24 @@ def small_vs_large_init(
         "iters_small": iters_small, "iters_large": iters_large,
     }  # fmt: skip
     check.integer("k", k, minimum=1)
+    # Check every parameter under its own name before any long run starts.
+    settings = {
+        name: (
+            check.real(f"alpha_{name}", alpha, positive=True),
+            check.real(f"step_{name}", step, positive=True),
+            check.integer(f"iters_{name}", iters, minimum=0),
+        )
+        for name, alpha, step, iters in (
+            ("small", alpha_small, step_small, iters_small),
+            ("large", alpha_large, step_large, iters_large),
+        )
+    }
     problem_seed, init_seed = spawn_seeds(seed, 2)
     truth, op, y = sensing_problem(n1, n2, r, kappa, m, seed=problem_seed)
     run = Run("small_vs_large_init", params, seed, truth)
-    for name, alpha, step, iters in (
-        ("small", alpha_small, step_small, iters_small),
-        ("large", alpha_large, step_large, iters_large),
-    ):
-        U0, V0 = small_random_init(n1, n2, k, _named(f"alpha_{name}", alpha), seed=init_seed)
+    for name, (alpha, step, iters) in settings.items():
+        U0, V0 = small_random_init(n1, n2, k, alpha, seed=init_seed)
         run.results[name] = factorized_gd(
-            op, y, U0, V0, _named(f"step_{name}", step), _iters(f"iters_{name}", iters),
-            truth=truth, record_every=record_every, progress=progress,
-        )  # fmt: skip
+            op, y, U0, V0, step, iters, truth=truth, record_every=record_every, progress=progress
+        )
     return run
-
-
-def _named(name: str, value) -> float:
-    # Re-check with the experiment's own parameter name so the message points at it.
-    return check.real(name, value, positive=True)
-
-
-def _iters(name: str, value) -> int:
-    return check.integer(name, value, minimum=0)

@@ -34,8 +34,8 @@ class GaussianSensing:
 
     @classmethod
     def from_array(cls, A) -> GaussianSensing:
-        """Wrap a given ``(m, n1, n2)`` array as is: ``op(Z)[i] == sum(A[i] * Z)``."""
-        A = check.array("A", A, ndim=3)
+        """Wrap (a copy of) a given ``(m, n1, n2)`` array as is: ``op(Z)[i] == sum(A[i] * Z)``."""
+        A = np.array(check.array("A", A, ndim=3), copy=True)  # the caller keeps their array
         if min(A.shape) < 1:
             raise ValueError(f"A must have shape (m, n1, n2) with every size >= 1, got {A.shape}")
         op = cls.__new__(cls)

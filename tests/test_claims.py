@@ -1,0 +1,199 @@
+"""Claims M1/M2 at the 'ci' scale over five seeds, and the verdict machinery."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from matrix_sensing import claims
+
+SEEDS = range(5)
+# A cheap configuration for tests of bookkeeping (not of the claims themselves).
+CHEAP = {"iters_small": 20, "iters_large": 20}
+
+
+@pytest.fixture(scope="module")
+def runs():
+    # M1 and M2 share the experiment 'small_vs_large_init': run it once per seed.
+    assert claims.get("M1").experiment is claims.get("M2").experiment
+    return {seed: claims.run_experiment("M1", seed) for seed in SEEDS}
+
+
+@pytest.fixture(scope="module")
+def results(runs):
+    return {
+        claim_id: [claims.evaluate(claim_id, runs[seed]) for seed in SEEDS]
+        for claim_id in ("M1", "M2")
+    }
+
+
+def fake_result(claim_id, seed=0, **measured):
+    return claims.ClaimResult(claims.get(claim_id), seed, measured)
+
+
+M1_PASSING = {"test_error": 1e-4, "train_loss": 1e-9}
+M1_FAILING = {"test_error": 2e-3, "train_loss": 1e-9}  # test error past 1e-3
+
+
+def test_ids_start_with_main_paper_claims():
+    assert claims.ids()[:2] == ["M1", "M2"]
+    assert len(claims.ids()) == len(set(claims.ids()))
+    for claim_id in claims.ids():
+        claim = claims.get(claim_id)
+        assert claim.id == claim_id
+        assert set(claim.scales) >= set(claims.SCALES)
+
+
+# The claims hold ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("claim_id", ["M1", "M2"])
+def test_claim_passes_on_seed(results, claim_id, seed):
+    result = results[claim_id][seed]
+    assert result.seed == seed
+    assert result.passed, result.line()
+    assert result.line().startswith(f"{claim_id} PASS (seed {seed})")
+    assert result.params == claims.get(claim_id).params("ci")
+
+
+@pytest.mark.parametrize("claim_id", ["M1", "M2"])
+def test_verdict_over_five_seeds(results, claim_id):
+    verdict = claims.verdict(claim_id, results[claim_id])
+    assert verdict.passed
+    assert verdict.seeds_passed == 5
+    assert verdict.line().startswith(f"{claim_id} PASS (5/5 seeds)")
+    verdict.raise_if_failed()  # does not raise
+    assert all(margin >= 1 for margin in verdict.margins().values())
+
+
+def test_m1_and_m2_measure_the_same_small_run(results):
+    for m1, m2 in zip(results["M1"], results["M2"], strict=True):
+        assert m2.measured["small_test_error"] == m1.measured["test_error"]
+
+
+def test_large_init_interpolates_without_generalizing(runs):
+    # The substance of M2, read directly off the histories.
+    for run in runs.values():
+        large = run.results["large"].history
+        assert large["train_loss"][-1] <= 1e-8
+        assert large["test_error"][-1] >= 0.3
+        assert large["test_error"][-1] > 100 * run.results["small"].history["test_error"][-1]
+
+
+# Verdict machinery ------------------------------------------------------------------------
+
+
+def test_synthetic_failure_fails_the_verdict():
+    passing = [fake_result("M1", seed, **M1_PASSING) for seed in range(4)]
+    failing = fake_result("M1", 4, **M1_FAILING)
+    assert all(r.passed for r in passing) and not failing.passed
+    assert "FAIL (seed 4)" in failing.line()
+
+    verdict = claims.verdict("M1", [*passing, failing])
+    assert not verdict.passed
+    assert verdict.seeds_passed == 4
+    assert verdict.line().startswith("M1 FAIL (4/5 seeds)")
+    assert "test_error=2.00e-03" in verdict.line()  # the worst seed is shown
+    with pytest.raises(claims.ClaimFailed, match="M1"):
+        verdict.raise_if_failed()
+    assert issubclass(claims.ClaimFailed, AssertionError)
+
+
+def test_synthetic_m2_failure_on_lower_bound():
+    result = fake_result(
+        "M2", large_train_loss=1e-12, large_test_error=0.1, small_test_error=1e-4
+    )
+    assert not result.passed
+    verdict = claims.verdict("M2", [result])
+    assert "FAIL" in verdict.line()
+    assert verdict.worst()["large_test_error"] == 0.1
+
+
+def test_empty_verdict_does_not_pass():
+    assert not claims.verdict("M1", []).passed
+
+
+@pytest.mark.parametrize("relation", ["<=", ">="])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_threshold_non_finite_never_holds(relation, bad):
+    assert not claims.Threshold("q", relation, 1.0).holds(bad)
+
+
+def test_nan_measurement_fails_verdict():
+    results = [fake_result("M1", 0, **M1_PASSING), fake_result("M1", 1, test_error=math.nan,
+                                                                train_loss=1e-9)]
+    verdict = claims.verdict("M1", results)
+    assert not verdict.passed
+    assert math.isnan(verdict.worst()["test_error"])
+    assert "FAIL" in verdict.line()
+
+
+def test_threshold_holds_at_boundary():
+    assert claims.Threshold("q", "<=", 1e-3).holds(1e-3)
+    assert claims.Threshold("q", ">=", 0.3).holds(0.3)
+    assert not claims.Threshold("q", "<=", 1e-3).holds(1.0001e-3)
+
+
+def test_margins():
+    upper = claims.Threshold("q", "<=", 1e-3)
+    assert upper.margin(1e-4) == pytest.approx(10.0)
+    assert upper.margin(2e-3) == pytest.approx(0.5)  # < 1 when failing
+    assert upper.margin(0.0) == math.inf
+    lower = claims.Threshold("q", ">=", 0.3)
+    assert lower.margin(0.6) == pytest.approx(2.0)
+    assert lower.margin(0.15) == pytest.approx(0.5)
+    assert upper.worst([1e-5, 3e-4, 2e-4]) == 3e-4
+    assert lower.worst([0.9, 0.4, 0.7]) == 0.4
+
+
+def test_verdict_margins_use_worst_seed():
+    results = [
+        fake_result("M1", 0, test_error=1e-4, train_loss=1e-8),
+        fake_result("M1", 1, test_error=2e-4, train_loss=1e-9),
+    ]
+    margins = claims.verdict("M1", results).margins()
+    assert margins["test_error"] == pytest.approx(5.0)  # 1e-3 / 2e-4
+    assert margins["train_loss"] == pytest.approx(100.0)  # 1e-6 / 1e-8
+
+
+def test_verdict_margins_for_lower_bound():
+    results = [
+        fake_result("M2", s, large_train_loss=1e-10, large_test_error=v, small_test_error=1e-4)
+        for s, v in enumerate([0.9, 0.6])
+    ]
+    margins = claims.verdict("M2", results).margins()
+    assert margins["large_test_error"] == pytest.approx(2.0)  # 0.6 / 0.3
+    assert margins["large_train_loss"] == pytest.approx(100.0)
+    assert margins["small_test_error"] == pytest.approx(10.0)
+
+
+# Determinism and overrides ------------------------------------------------------------------
+
+
+def test_same_seed_same_measurements():
+    first = claims.check("M1", 3, **CHEAP)
+    second = claims.check("M1", 3, **CHEAP)
+    assert first.measured == second.measured
+    run = claims.run_experiment("M1", 3, **CHEAP)
+    assert claims.evaluate("M1", run).measured == first.measured
+    assert claims.check("M1", 4, **CHEAP).measured != first.measured
+
+
+def test_overrides_change_parameters_and_fail_honestly():
+    result = claims.check("M1", 0, iters_small=10, iters_large=1)
+    assert result.params["iters_small"] == 10 and result.params["iters_large"] == 1
+    assert not result.passed
+    assert result.measured["test_error"] > 1e-3
+    assert "FAIL" in result.line()
+    # The registry's own parameters are untouched by the override.
+    assert claims.get("M1").params("ci")["iters_small"] == 1500
+
+
+def test_params_scales():
+    claim = claims.get("M1")
+    ci, paper = claim.params("ci"), claim.params("paper")
+    assert set(ci) == set(paper)
+    assert paper["n1"] > ci["n1"]
+    assert claim.params("ci", k=7)["k"] == 7
