@@ -29,7 +29,8 @@ def test_book_builds_without_warnings(built_book):
     assert built_book.returncode == 0, f"jupyter-book build failed:\n{tail}"
     # Sphinx's own format ("WARNING: ..."); ipykernel's "[IPKernelApp] WARNING |" log about
     # its local TCP transport is not a build warning.
-    warnings = [line for line in built_book.log.splitlines() if re.search(r"(WARNING|ERROR):", line)]
+    lines = built_book.log.splitlines()
+    warnings = [line for line in lines if re.search(r"(WARNING|ERROR):", line)]
     assert not warnings, "the build printed warnings:\n" + "\n".join(warnings)
     assert (built_book.html / "index.html").is_file()
 

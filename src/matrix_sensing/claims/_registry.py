@@ -64,6 +64,14 @@ class Claim:
     notebook: str
     source: str = "main paper"
 
+    def threshold(self, quantity: str) -> Threshold:
+        """The threshold on ``quantity`` (e.g. ``"test_error"``)."""
+        for threshold in self.thresholds:
+            if threshold.quantity == quantity:
+                return threshold
+        known = [t.quantity for t in self.thresholds]
+        raise ValueError(f"claim {self.id} has no threshold on {quantity!r}; it has {known}")
+
     def params(self, scale: str = "ci", **overrides) -> dict:
         """The experiment's parameters at ``scale`` with ``overrides`` applied."""
         check.choice("scale", scale, SCALES)
