@@ -155,3 +155,33 @@ def _visit(browser, url: str) -> list[str]:
             problems.append(f"raw TeX {marker!r} left in the page text")
     page.close()
     return problems
+
+
+@pytest.mark.book
+def test_scoreboard_has_a_computed_row_per_claim(built_book):
+    """Each registered claim has a row whose verdict is the one its notebook recorded."""
+    import ast
+    import html as html_lib
+
+    from matrix_sensing import claims
+
+    recorded = {}
+    for glue_file in built_book.execute_dir.rglob("*.glue.json"):
+        glue = json.loads(glue_file.read_text())
+        if "claims_record" in glue:
+            record = json.loads(ast.literal_eval(glue["claims_record"]["data"]["text/plain"]))
+            recorded.update({v["id"]: v for v in record["verdicts"]})
+    page = (built_book.html / "book" / "scoreboard.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", page, flags=re.S)
+    text_rows = [html_lib.unescape(re.sub(r"<[^>]+>", " ", row)) for row in rows[1:]]
+    assert len(text_rows) == len(claims.ids())
+    for claim_id, row in zip(claims.ids(), text_rows, strict=True):
+        words = row.split()
+        assert words[0].rstrip(":") == claim_id, row
+        if claim_id in recorded:
+            expected = "PASS" if recorded[claim_id]["passed"] else "FAIL"
+            assert expected in words, row
+            seeds = recorded[claim_id]
+            assert f"{seeds['seeds_passed']}/{len(seeds['seeds'])}" in words, row
+        else:
+            assert "not run" in row, row

@@ -197,3 +197,20 @@ def test_params_scales():
     assert set(ci) == set(paper)
     assert paper["n1"] > ci["n1"]
     assert claim.params("ci", k=7)["k"] == 7
+
+
+def test_record_is_json_with_every_verdict():
+    import json
+
+    from matrix_sensing.claims import ClaimResult, Verdict
+
+    claim = claims.get("M1")
+    result = ClaimResult(claim, 0, {"test_error": 2e-3, "train_loss": 1e-9})
+    record = json.loads(claims.record([Verdict(claim, (result,))], runtime_s=1.5))
+    assert record["runtime_s"] == 1.5
+    (verdict,) = record["verdicts"]
+    assert verdict["id"] == "M1" and verdict["passed"] is False
+    assert verdict["checks"][0] == {
+        "quantity": "test_error", "relation": "<=", "threshold": 1e-3,
+        "worst": 2e-3, "margin": 0.5,
+    }  # fmt: skip

@@ -7,7 +7,9 @@
 >>> result.passed, result.measured                     # doctest: +SKIP
 """
 
-from . import main_paper  # noqa: F401  (registers the claims)
+import importlib
+import pkgutil
+
 from ._registry import (
     SCALES,
     Claim,
@@ -18,10 +20,17 @@ from ._registry import (
     evaluate,
     get,
     ids,
+    record,
     run_experiment,
     verdict,
 )
 from ._registry import check_claim as check
+
+# Every public module of this package registers its claims on import (one module per claim
+# group); ids() orders them M1, M2, ..., M10, P1, ..., N1, ... whatever the import order.
+for _module in pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
     "SCALES",
@@ -34,6 +43,7 @@ __all__ = [
     "evaluate",
     "get",
     "ids",
+    "record",
     "run_experiment",
     "verdict",
 ]

@@ -3,6 +3,7 @@ experiment that measures it and its parameter scales."""
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
@@ -11,7 +12,11 @@ from dataclasses import dataclass, field
 from .. import _validation as check
 from ..experiments import Run
 
-_RELATIONS = {"<=": operator.le, ">=": operator.ge}
+_RELATIONS = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "in": lambda value, bounds: bounds[0] <= value <= bounds[1],
+}
 SCALES = ("ci", "paper")
 
 
@@ -21,32 +26,45 @@ class ClaimFailed(AssertionError):
 
 @dataclass(frozen=True)
 class Threshold:
-    """``measured[quantity] <relation> value``, e.g. ``test_error <= 1e-3``."""
+    """``measured[quantity] <relation> value``: ``test_error <= 1e-3``, ``slope >= 0.5``, or
+    a two-sided ``ratio in (1.6, 2.5)`` (bounds included; ``value`` is then ``(low, high)``
+    with 0 < low < high)."""
 
     quantity: str
     relation: str
-    value: float
+    value: float | tuple[float, float]
 
     def __post_init__(self):
         check.choice("relation", self.relation, _RELATIONS)
+        if self.relation == "in":
+            low, high = self.value
+            if not 0 < low < high:
+                raise ValueError(f"a two-sided threshold needs 0 < low < high, got {self.value}")
 
     def holds(self, measured: float) -> bool:
         return bool(math.isfinite(measured) and _RELATIONS[self.relation](measured, self.value))
 
     def margin(self, measured: float) -> float:
         """How many times the measurement could worsen before failing (< 1 when failing)."""
+        if not math.isfinite(measured):
+            return math.nan
         if self.relation == "<=":
             return self.value / measured if measured > 0 else math.inf
-        return measured / self.value if self.value > 0 else math.inf
+        if self.relation == ">=":
+            return measured / self.value if self.value > 0 else math.inf
+        low, high = self.value
+        return min(measured / low, high / measured) if measured > 0 else 0.0
 
     def worst(self, values: Sequence[float]) -> float:
         """The value over seeds that is closest to (or furthest past) the threshold."""
-        finite = [v for v in values if math.isfinite(v)]
-        if len(finite) < len(values):
+        if not all(math.isfinite(v) for v in values):
             return math.nan
-        return max(finite) if self.relation == "<=" else min(finite)
+        return min(values, key=self.margin)
 
     def describe(self, measured: float) -> str:
+        if self.relation == "in":
+            low, high = self.value
+            return f"{self.quantity}={measured:.2e} in [{low:.3g}, {high:.3g}]"
         return f"{self.quantity}={measured:.2e} {self.relation} {self.value:.0e}"
 
 
@@ -141,9 +159,43 @@ class Verdict:
             f"worst {checks}"
         )
 
+    def to_dict(self) -> dict:
+        """A JSON-ready summary (the claims scoreboard is built from these)."""
+        worst, margins = self.worst(), self.margins()
+        return {
+            "id": self.claim.id,
+            "title": self.claim.title,
+            "source": self.claim.source,
+            "passed": self.passed,
+            "seeds": [r.seed for r in self.results],
+            "seeds_passed": self.seeds_passed,
+            "checks": [
+                {
+                    "quantity": t.quantity,
+                    "relation": t.relation,
+                    "threshold": list(t.value) if t.relation == "in" else t.value,
+                    "worst": _json_float(worst[t.quantity]),
+                    "margin": _json_float(margins[t.quantity]),
+                }
+                for t in self.claim.thresholds
+            ],
+            "line": self.line(),
+        }
+
     def raise_if_failed(self) -> None:
         if not self.passed:
             raise ClaimFailed(f"claim {self.claim.id} ({self.claim.title}) failed: {self.line()}")
+
+
+def _json_float(value: float) -> float | str:
+    return value if math.isfinite(value) else str(value)
+
+
+def record(verdicts: Sequence[Verdict], runtime_s: float) -> str:
+    """The JSON record a notebook glues as ``claims_record`` for the scoreboard: its
+    verdicts and the wall-clock time of its computation."""
+    check.real("runtime_s", runtime_s, minimum=0.0)
+    return json.dumps({"runtime_s": runtime_s, "verdicts": [v.to_dict() for v in verdicts]})
 
 
 _CLAIMS: dict[str, Claim] = {}
@@ -152,6 +204,9 @@ _CLAIMS: dict[str, Claim] = {}
 def register(claim: Claim) -> Claim:
     if claim.id in _CLAIMS:
         raise ValueError(f"claim {claim.id} is registered twice")
+    quantities = [t.quantity for t in claim.thresholds]
+    if len(set(quantities)) != len(quantities):
+        raise ValueError(f"claim {claim.id}: each threshold needs its own quantity, {quantities}")
     for scale in SCALES:
         if scale not in claim.scales:
             raise ValueError(f"claim {claim.id} has no {scale!r} scale")
@@ -159,9 +214,17 @@ def register(claim: Claim) -> Claim:
     return claim
 
 
+_FAMILIES = "MPN"  # main paper, symmetric precursor, neighbours
+
+
+def _order(claim_id: str) -> tuple:
+    family, number = claim_id[0], claim_id[1:]
+    return (_FAMILIES.find(family) % 99, int(number) if number.isdigit() else 0, claim_id)
+
+
 def ids() -> list[str]:
-    """The registered claim ids, in registration order (``["M1", "M2", ...]``)."""
-    return list(_CLAIMS)
+    """The registered claim ids: ``["M1", "M2", ..., "M10", ..., "P1", ..., "N1", ...]``."""
+    return sorted(_CLAIMS, key=_order)
 
 
 def get(claim_id: str) -> Claim:
