@@ -17,7 +17,6 @@ from matrix_sensing import claims
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "m1_m2_small_vs_large_init.ipynb"
-PAPER_PARAMS = ROOT / "notebooks" / "params" / "m1_m2_paper.yaml"
 SEEDS = [0, 1, 2, 3, 4]
 
 
@@ -31,27 +30,51 @@ def parameters_cell(path: Path) -> dict:
     return values
 
 
-def test_parameters_cell_is_the_ci_scale():
-    values = parameters_cell(NOTEBOOK)
+def _claims_by_notebook() -> dict[str, list[str]]:
+    by_notebook: dict[str, list[str]] = {}
+    for cid in claims.ids():
+        by_notebook.setdefault(claims.get(cid).notebook, []).append(cid)
+    return by_notebook
+
+
+CLAIM_NOTEBOOKS = sorted(_claims_by_notebook())
+
+
+def test_every_notebook_measures_a_registered_claim():
+    on_disk = {str(p.relative_to(ROOT)) for p in (ROOT / "notebooks").glob("*.ipynb")}
+    assert on_disk == set(CLAIM_NOTEBOOKS)
+
+
+@pytest.mark.parametrize("notebook", CLAIM_NOTEBOOKS)
+def test_parameters_cell_is_the_ci_scale(notebook):
+    values = parameters_cell(ROOT / notebook)
     assert values.pop("seeds") == SEEDS
-    for cid in ("M1", "M2"):
-        assert values == claims.get(cid).params("ci")
+    for cid in _claims_by_notebook()[notebook]:
+        assert values == claims.get(cid).params("ci"), cid
 
 
-def test_paper_parameter_file_is_the_paper_scale():
-    values = yaml.safe_load(PAPER_PARAMS.read_text())
+@pytest.mark.parametrize("notebook", CLAIM_NOTEBOOKS)
+def test_paper_parameter_file_is_the_paper_scale(notebook):
+    path = ROOT / "notebooks" / "params" / f"{Path(notebook).stem}_paper.yaml"
+    values = yaml.safe_load(path.read_text())
     assert values.pop("seeds") == SEEDS
-    assert values == claims.get("M1").params("paper")
-    assert set(values) == set(parameters_cell(NOTEBOOK)) - {"seeds"}
+    for cid in _claims_by_notebook()[notebook]:
+        assert values == claims.get(cid).params("paper"), cid
+    assert set(values) == set(parameters_cell(ROOT / notebook)) - {"seeds"}
 
 
-def test_only_verdict_cells_carry_outputs():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+@pytest.mark.parametrize("notebook", CLAIM_NOTEBOOKS)
+def test_only_the_final_verdict_cell_carries_outputs(notebook):
+    nb = nbformat.read(ROOT / notebook, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.outputs:
             assert "nbval-check-output" in cell.metadata.get("tags", []), cell.source[:80]
     verdicts = [c for c in nb.cells if "verdict" in c.metadata.get("tags", [])]
     assert len(verdicts) == 1 and verdicts[0] is nb.cells[-1]
+    assert "nbval-check-output" in verdicts[0].metadata["tags"]
+    printed = "".join(o.get("text", "") for o in verdicts[0].outputs)
+    for cid in _claims_by_notebook()[notebook]:
+        assert f"{cid} PASS (5/5 seeds)" in printed or f"{cid} FAIL" in printed, cid
 
 
 def _run(tmp_path, **parameters):
