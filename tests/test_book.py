@@ -185,3 +185,38 @@ def test_scoreboard_has_a_computed_row_per_claim(built_book):
             assert f"{seeds['seeds_passed']}/{len(seeds['seeds'])}" in words, row
         else:
             assert "not run" in row, row
+
+
+@pytest.mark.book
+def test_a_failing_notebook_fails_the_build(tmp_path):
+    """With the project's execution settings, a notebook that raises (as a verdict cell does
+    when a claim fails) makes the build fail instead of publishing a stale or broken page."""
+    import subprocess
+    import sys
+
+    import nbformat
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    (tmp_path / "_config.yml").write_text(
+        yaml.safe_dump({"title": "failing", "execute": config["execute"]})
+    )
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: failing\n")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# A claim that fails"),
+        nbformat.v4.new_code_cell("raise AssertionError('claim X failed: FAIL line')"),
+    ]
+    nbformat.write(nb, tmp_path / "failing.ipynb")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    proc = subprocess.run(
+        [str(jupyter_book), "build", str(tmp_path), "-W", "-n", "--keep-going"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert config["execute"]["execute_notebooks"] == "force"
+    assert proc.returncode != 0
+    assert "claim X failed" in proc.stdout + proc.stderr or "Executing notebook failed" in (
+        proc.stdout + proc.stderr
+    )
