@@ -18,15 +18,11 @@ def integer(name: str, value, *, minimum: int | None = None, maximum: int | None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
     value = int(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}{_upper(maximum)}, got {value}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be an integer <= {maximum}, got {value}")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        bounds = [f">= {minimum}"] if minimum is not None else []
+        bounds += [f"<= {maximum}"] if maximum is not None else []
+        raise ValueError(f"{name} must be an integer {' and '.join(bounds)}, got {value}")
     return value
-
-
-def _upper(maximum: int | None) -> str:
-    return "" if maximum is None else f" and <= {maximum}"
 
 
 def real(

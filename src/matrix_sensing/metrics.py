@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
+import scipy.stats
 
 from . import _validation as check
 
@@ -100,3 +101,50 @@ def _factors(U, V) -> tuple[np.ndarray, np.ndarray]:
     U = check.array("U", U, ndim=2)
     V = check.array("V", V, ndim=2, shape=(None, U.shape[1]))
     return U, V
+
+
+def nuclear_norm(M) -> float:
+    """``||M||_*``, the sum of the singular values."""
+    return float(singular_values(M).sum())
+
+
+def singular_value_ratio(M, r: int) -> float:
+    """``σ_{r+1}(M) / σ_r(M)``: 0 for an exactly rank-r matrix (the "gap" after rank r)."""
+    sigma = singular_values(M)
+    r = check.integer("r", r, minimum=1, maximum=len(sigma) - 1)
+    if sigma[r - 1] == 0:
+        raise ValueError(f"σ_r(M) is zero: M has rank < r={r}")
+    return float(sigma[r] / sigma[r - 1])
+
+
+def local_linear_rate(iterations, values, start: int, stop: int) -> float:
+    """Per-iteration contraction factor ``ρ`` of ``values ≈ c ρ^t`` over ``start <= t < stop``,
+    from the slope of ``ln(values)`` (least squares, :func:`scipy.stats.linregress`).
+
+    ``ρ < 1`` means linear convergence; ``1 - ρ`` is the rate."""
+    iterations = check.array("iterations", iterations, ndim=1)
+    values = check.array("values", values, ndim=1, shape=iterations.shape)
+    window = (iterations >= start) & (iterations < stop)
+    if window.sum() < 2:
+        raise ValueError(f"the window [{start}, {stop}) holds fewer than 2 recorded iterations")
+    if np.any(values[window] <= 0):
+        raise ValueError("values must be > 0 in the window to take logarithms")
+    fit = scipy.stats.linregress(iterations[window], np.log(values[window]))
+    return float(np.exp(fit.slope))
+
+
+def first_crossing(iterations, values, level: float) -> int | None:
+    """The first recorded iteration at which ``values`` is below ``level`` (None if never)."""
+    iterations = check.array("iterations", iterations, ndim=1)
+    values = check.array("values", values, ndim=1, shape=iterations.shape)
+    below = np.flatnonzero(values < level)
+    return int(iterations[below[0]]) if below.size else None
+
+
+def first_rise(iterations, values, level: float) -> int | None:
+    """The first recorded iteration at which ``values`` is at or above ``level`` (None if
+    never); e.g. the time an eigenvalue of ``U_t U_t^T`` is learned."""
+    iterations = check.array("iterations", iterations, ndim=1)
+    values = check.array("values", values, ndim=1, shape=iterations.shape)
+    above = np.flatnonzero(values >= level)
+    return int(iterations[above[0]]) if above.size else None
