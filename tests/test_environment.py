@@ -17,6 +17,7 @@ def _pins(lines) -> dict[str, str]:
             continue
         name, _, version = line.partition("==")
         assert version, f"not an exact pin: {line!r}"
+        name = name.split("[")[0]  # an extra such as dask[distributed] pins the package itself
         pins[name.lower().replace("_", "-")] = version
     return pins
 

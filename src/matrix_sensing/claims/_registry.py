@@ -169,6 +169,10 @@ class Verdict:
             "passed": self.passed,
             "seeds": [r.seed for r in self.results],
             "seeds_passed": self.seeds_passed,
+            "measured": {
+                t.quantity: [_json_float(r.measured[t.quantity]) for r in self.results]
+                for t in self.claim.thresholds
+            },
             "checks": [
                 {
                     "quantity": t.quantity,
