@@ -38,11 +38,13 @@ def _claims_by_notebook() -> dict[str, list[str]]:
 
 
 CLAIM_NOTEBOOKS = sorted(_claims_by_notebook())
+# Notebooks that demonstrate a tool (the sweep runner) rather than check a claim.
+SHOWCASE_NOTEBOOKS = {"notebooks/phase_transition.ipynb"}
 
 
-def test_every_notebook_measures_a_registered_claim():
+def test_every_notebook_measures_a_registered_claim_or_is_a_showcase():
     on_disk = {str(p.relative_to(ROOT)) for p in (ROOT / "notebooks").glob("*.ipynb")}
-    assert on_disk == set(CLAIM_NOTEBOOKS)
+    assert on_disk == set(CLAIM_NOTEBOOKS) | SHOWCASE_NOTEBOOKS
 
 
 @pytest.mark.parametrize("notebook", CLAIM_NOTEBOOKS)

@@ -1,0 +1,200 @@
+"""Claims P1, P2, P3 (digest §3, "Symmetric precursor"): symmetric PSD matrix sensing from a
+small random initialization, after Stöger & Soltanolkotabi (2021); P3's incremental
+learning after Jin, Li, Lyu, Du & Lee (2023)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..experiments import Run
+from ..experiments.symmetric import (
+    loglog_slope,
+    spectral_phase_end,
+    symmetric_precursor,
+    time_slope,
+)
+from ._registry import Claim, Threshold, register
+
+# CI: the digest's sizes. P1 runs T = 600 iterations (the error at the smallest α, 1e-7,
+# no longer changes after t ≈ 400) and watches the spectral phase from α = 1e-8, the α of
+# M5 ("spectral alignment as in M5"). P2 uses P1's α grid and T; P3 the α = 1e-4 of the
+# digest and its square. The paper scale doubles n (P1: 40 -> 80, P2/P3: 30 -> 60) and
+# takes r = 3 for P1/P2. P1 keeps m = 5 n r and P3 m = 6 n r; P2 keeps the fraction of
+# measurements to unknowns, m / (n(n+1)/2) ≈ 0.78 (m = 8 n r; at m = 6 n r = 1080 seed 0
+# gave an error slope of 0.74, below the threshold 0.8). α grids, steps, T and the level 0.1
+# are unchanged.
+PRECURSOR_SCALES = {
+    "ci": {
+        "n_p1": 40, "r_p1": 2, "kappa_p1": 2.0, "m_p1": 400, "k_p1": 40, "step_p1": 0.25,
+        "alpha_p1": 1e-6, "alphas_p1": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7], "iters_p1": 600,
+        "alpha_spectral_p1": 1e-8, "iters_spectral_p1": 120,
+        "n_p2": 30, "r_p2": 2, "kappa_p2": 2.0, "m_p2": 360, "k_p2": 30, "step_p2": 0.5,
+        "alphas_p2": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7], "iters_p2": 600, "fit_level_p2": 0.1,
+        "n_p3": 30, "eigenvalues_p3": [1.0, 0.5, 0.25], "m_p3": 540, "k_p3": 30,
+        "step_p3": 0.5, "alpha_p3": 1e-4, "iters_p3": 300,
+    },
+    "paper": {
+        "n_p1": 80, "r_p1": 3, "kappa_p1": 2.0, "m_p1": 1200, "k_p1": 80, "step_p1": 0.25,
+        "alpha_p1": 1e-6, "alphas_p1": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7], "iters_p1": 800,
+        "alpha_spectral_p1": 1e-8, "iters_spectral_p1": 150,
+        "n_p2": 60, "r_p2": 3, "kappa_p2": 2.0, "m_p2": 1440, "k_p2": 60, "step_p2": 0.5,
+        "alphas_p2": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7], "iters_p2": 600, "fit_level_p2": 0.1,
+        "n_p3": 60, "eigenvalues_p3": [1.0, 0.5, 0.25], "m_p3": 1080, "k_p3": 60,
+        "step_p3": 0.5, "alpha_p3": 1e-4, "iters_p3": 300,
+    },
+}  # fmt: skip
+NOTEBOOK = "notebooks/p1_p3_precursor.ipynb"
+SOURCE = "Stöger & Soltanolkotabi 2021"
+
+# Digest §3, P1: "spectral alignment as in M5": measured at the end of the spectral phase,
+# the last iteration with ||U_t U_t^T|| <= SPECTRAL_LEVEL ||X||.
+SPECTRAL_LEVEL = 1e-2
+
+P1_THRESHOLDS = (
+    Threshold("test_error", "<=", 1e-3),
+    Threshold("error_slope", ">=", 0.5),
+    Threshold("spectral_sine", "<=", 0.05),
+)
+P2_THRESHOLDS = (
+    Threshold("error_slope", ">=", 0.8),
+    # fitted slope of the time to fit against ln(1/α), over the prediction 1/ln(1 + μσ_r):
+    # "within 20%"
+    Threshold("fit_time_ratio", "in", (0.8, 1.2)),
+)
+P3_THRESHOLDS = (
+    # "crossing times increasing": the smallest gap t_{i+1} - t_i (iterations, both runs)
+    Threshold("crossing_gap", ">=", 1),
+    # "squaring α doubles each time within 15%": t_i(α²)/t_i(α), the worst over i
+    Threshold("doubling_ratio", "in", (1.7, 2.3)),
+)
+
+
+def spectral_measurements(run: Run) -> dict[str, float]:
+    """P1's spectral phase: at its last iteration ``t`` (``||U_t U_t^T|| <= 1e-2 ||X||``),
+    the sine between the top-r eigenspaces of ``U_t U_t^T`` and of ``A*(y)``
+    (``spectral_sine``), the same for the power iteration (``power_sine``), the test error
+    and the sine to the truth minus that of the spectral estimate (``truth_sine_gap``), and
+    ``t`` itself (``nan`` throughout if the initialization is already above the level)."""
+    history = run.results["p1 spectral"].history
+    end = spectral_phase_end(history["norm"], SPECTRAL_LEVEL * run.data["p1_norm_x"])
+    if end is None:
+        return dict.fromkeys(
+            ("iteration", "spectral_sine", "power_sine", "test_error", "truth_sine_gap"),
+            math.nan,
+        )
+    return {
+        "iteration": float(history["iteration"][end]),
+        "spectral_sine": float(history["spectral_sine"][end]),
+        "power_sine": float(run.data["p1_power_sine"][end]),
+        "test_error": float(history["test_error"][end]),
+        "truth_sine_gap": float(history["truth_sine"][end] - run.data["p1_spectral_vs_truth_sine"]),
+    }
+
+
+def measure_p1(run: Run) -> dict[str, float]:
+    """Final test error at α = ``alpha_p1``, log-log slope of the final test error against
+    α, and the spectral alignment at the end of the spectral phase."""
+    final = run.results[f"p1 alpha={run.params['alpha_p1']:g}"].history["test_error"][-1]
+    return {
+        "test_error": final,
+        "error_slope": loglog_slope(run.data["p1_alphas"], run.data["p1_test_error"]),
+        "spectral_sine": spectral_measurements(run)["spectral_sine"],
+    }
+
+
+def measure_p2(run: Run) -> dict[str, float]:
+    """Log-log slope of the final test error against α, and the slope of the time to fit
+    against ln(1/α) in units of the prediction 1/ln(1 + μσ_r) (``nan`` if some run never
+    fits)."""
+    data = run.data
+    times = data["p2_fit_time"]
+    ratio = (
+        math.nan
+        if np.isnan(times).any()
+        else time_slope(data["p2_alphas"], times) / data["p2_predicted_slope"]
+    )
+    return {
+        "error_slope": loglog_slope(data["p2_alphas"], data["p2_test_error"]),
+        "fit_time_ratio": ratio,
+    }
+
+
+def doubling_ratios(run: Run) -> np.ndarray:
+    """``t_i(α²) / t_i(α)`` for each eigenvalue ``i`` (P3)."""
+    times = run.data["p3_crossing_times"]
+    return times[1] / times[0]
+
+
+def measure_p3(run: Run) -> dict[str, float]:
+    """The smallest gap between successive crossing times (over the runs from α and α²)
+    and the worst doubling ratio."""
+    times = run.data["p3_crossing_times"]
+    gaps = np.diff(times, axis=1)
+    return {
+        "crossing_gap": math.nan if np.isnan(gaps).any() else gaps.min(),
+        "doubling_ratio": P3_THRESHOLDS[1].worst(list(doubling_ratios(run))),
+    }
+
+
+P1 = register(
+    Claim(
+        id="P1",
+        title="Symmetric precursor: small initialization recovers a PSD matrix",
+        statement=(
+            "Symmetric gradient descent on U U^T (n = 40, r = 2, κ = 2, m = 400, k = n, "
+            "μ = 0.25) from U_0 = α G recovers the PSD target: relative test error at most "
+            "1e-3 at α = 1e-6; the final test error decays polynomially in α with a log-log "
+            "slope of at least 0.5 over α in [1e-7, 1e-3]; and, as in M5, from α = 1e-8 the "
+            "top-r eigenspace of U_t U_t^T aligns with that of A*(y) (sine of the largest "
+            "principal angle at most 0.05) while ||U_t U_t^T|| <= 1e-2 ||X||."
+        ),
+        experiment=symmetric_precursor,
+        scales=PRECURSOR_SCALES,
+        thresholds=P1_THRESHOLDS,
+        measure=measure_p1,
+        notebook=NOTEBOOK,
+        source=SOURCE,
+    )
+)
+
+P2 = register(
+    Claim(
+        id="P2",
+        title="Symmetric precursor, underdetermined: error ∝ α^γ, time ∝ ln(1/α)",
+        statement=(
+            "With fewer measurements than unknowns (n = 30, r = 2, κ = 2, m = 360 < "
+            "n(n+1)/2 = 465, k = n, μ = 0.5), the final test error decays in α with a "
+            "log-log slope of at least 0.8 over α in [1e-7, 1e-3], and the time to fit (first "
+            "iteration with test error < 0.1) grows like ln(1/α)/ln(1 + μσ_r): the fitted "
+            "slope against ln(1/α) is within 20% of 1/ln(1 + μσ_r)."
+        ),
+        experiment=symmetric_precursor,
+        scales=PRECURSOR_SCALES,
+        thresholds=P2_THRESHOLDS,
+        measure=measure_p2,
+        notebook=NOTEBOOK,
+        source=SOURCE,
+    )
+)
+
+P3 = register(
+    Claim(
+        id="P3",
+        title="Incremental learning: eigenvalues are learned one at a time",
+        statement=(
+            "With target eigenvalues σ = (1, 0.5, 0.25) (n = 30, m = 540, k = n, μ = 0.5), "
+            "the eigenvalues of U_t U_t^T are learned one at a time: the crossing times "
+            "(first t at which the i-th eigenvalue reaches σ_i / 2) increase with i, from "
+            "α = 1e-4 and from α² = 1e-8; and squaring α doubles each crossing time within "
+            "15% (ratio in [1.7, 2.3])."
+        ),
+        experiment=symmetric_precursor,
+        scales=PRECURSOR_SCALES,
+        thresholds=P3_THRESHOLDS,
+        measure=measure_p3,
+        notebook=NOTEBOOK,
+        source="Jin, Li, Lyu, Du & Lee 2023",
+    )
+)

@@ -1,0 +1,174 @@
+"""Claim N7 (Tong, Ma & Chi 2021; Xu, Shen, Chi & Ma 2023; Zhang, Fattahi & Zhang 2021):
+preconditioning removes the dependence of the iteration count on the condition number κ.
+
+Plain gradient descent from a small initialization needs about ``ln(1/α)/(μ σ_r)``
+iterations, i.e. a number growing like κ (``σ_1 = 1``); ScaledGD(λ) and PrecGD rescale the
+gradient by ``(V^T V + λI)^{-1}`` and ``(U^T U + λI)^{-1}`` and need nearly the same number
+of iterations for every κ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _validation as check
+from ..gd import GDResult, factorized_gd
+from ..initialization import small_random_init
+from ..preconditioned import preconditioned_gd
+from ._common import Run, sensing_problem, spawn_seeds
+
+METHODS = ("gd", "scaledgd_lambda", "precgd")
+
+
+def gd_until(op, y, U0, V0, step: float, max_iters: int, truth, tol: float, chunk: int = 250):
+    """Plain gradient descent (:func:`~matrix_sensing.factorized_gd`, unchanged) run in
+    chunks of ``chunk`` iterations until the relative test error is <= ``tol`` or
+    ``max_iters`` iterations are done; returns one :class:`~matrix_sensing.gd.GDResult` whose
+    history (recorded every iteration) stops at the first iterate with error <= ``tol``.
+    Stopping early is what keeps the slow, ill-conditioned runs affordable."""
+    max_iters = check.integer("max_iters", max_iters, minimum=1)
+    tol = check.real("tol", tol, positive=True)
+    chunk = check.integer("chunk", chunk, minimum=1)
+    U, V = U0, V0
+    pieces: list[dict[str, np.ndarray]] = []
+    done = 0
+    while True:
+        result = factorized_gd(op, y, U, V, step, min(chunk, max_iters - done), truth=truth)
+        history = {name: values.copy() for name, values in result.history.items()}
+        history["iteration"] += done
+        if pieces:  # the first iterate of a chunk is the last one of the previous chunk
+            history = {name: values[1:] for name, values in history.items()}
+        below = np.flatnonzero(history["test_error"] <= tol)
+        if below.size:
+            history = {name: values[: below[0] + 1] for name, values in history.items()}
+        pieces.append(history)
+        done += result.iters
+        U, V = result.U, result.V
+        if below.size or done >= max_iters:
+            break
+    merged = {name: np.concatenate([p[name] for p in pieces]) for name in pieces[0]}
+    taken = int(merged["iteration"][-1])
+    # U, V are the last iterate of the last chunk (not the stopping iterate when that falls
+    # inside a chunk); the history is what the claim uses.
+    return GDResult(U=U, V=V, step=step, iters=taken, history=merged)
+
+
+def preconditioning(
+    *,
+    n1: int,
+    n2: int,
+    r: int,
+    m: int,
+    k: int,
+    kappas: list,
+    alpha: float,
+    tol: float,
+    step_gd: float,
+    max_iters_gd: int,
+    step_precond: float,
+    lam: float,
+    max_iters_precond: int,
+    floor_kappa: float,
+    floor_alphas: list,
+    floor_iters: int,
+    seed: int,
+    progress: bool = False,
+) -> Run:
+    """Claim N7 on one draw of the factors of ``X``, of the operator and of ``(G_U, G_V)``.
+
+    For every κ in ``kappas`` the target has the same singular vectors and the singular
+    values :func:`~matrix_sensing.targets.linear_spectrum` ``(r, κ)`` (``σ_1 = 1``,
+    ``σ_r = 1/κ``), and every method starts from the same ``U_0 = α G_U``, ``V_0 = α G_V``:
+
+    - ``"gd_kappa{κ:g}"``: plain gradient descent, step ``step_gd`` (:func:`gd_until`);
+    - ``"scaledgd_lambda_kappa{κ:g}"``: ScaledGD(λ) with the fixed damping ``lam``;
+    - ``"precgd_kappa{κ:g}"``: PrecGD (damping ``√f``);
+
+    the preconditioned ones with step ``step_precond``
+    (:func:`~matrix_sensing.preconditioned.preconditioned_gd`). Every run stops at the first
+    iterate with relative test error <= ``tol`` (or after its maximum number of iterations).
+
+    The α-dependence of the end of the ScaledGD(λ) runs is looked at separately, at
+    ``κ = floor_kappa``, with no early stop: ``"floor_scaledgd_lambda_alpha{α:g}"`` for each
+    α in ``floor_alphas`` and ``"floor_precgd_alpha{α:g}"`` at ``α = alpha``, each for
+    ``floor_iters`` iterations, recorded every iteration. ``run.truth`` is the target at
+    ``floor_kappa``.
+
+    ``data["iterations"][method]``: array over ``kappas`` (sorted increasingly) of the
+    first iteration with test error <= ``tol`` (NaN if never reached).
+    """
+    params = {
+        "n1": n1, "n2": n2, "r": r, "m": m, "k": k, "kappas": kappas, "alpha": alpha,
+        "tol": tol, "step_gd": step_gd, "max_iters_gd": max_iters_gd,
+        "step_precond": step_precond, "lam": lam, "max_iters_precond": max_iters_precond,
+        "floor_kappa": floor_kappa, "floor_alphas": floor_alphas, "floor_iters": floor_iters,
+    }  # fmt: skip
+    # Check every parameter under its own name before any long run starts.
+    for name in ("n1", "n2", "m", "k"):
+        check.integer(name, params[name], minimum=1)
+    check.integer("r", r, minimum=1, maximum=min(n1, n2))
+    kappas = _real_list("kappas", kappas, minimum=1.0)
+    if len(kappas) < 2:
+        raise ValueError(f"kappas must contain at least two condition numbers, got {kappas}")
+    check.real("alpha", alpha, positive=True)
+    check.real("tol", tol, positive=True)
+    check.real("step_gd", step_gd, positive=True)
+    check.integer("max_iters_gd", max_iters_gd, minimum=1)
+    check.real("step_precond", step_precond, positive=True)
+    check.real("lam", lam, positive=True)
+    check.integer("max_iters_precond", max_iters_precond, minimum=1)
+    floor_kappa = check.real("floor_kappa", floor_kappa, minimum=1.0)
+    floor_alphas = _real_list("floor_alphas", floor_alphas, positive=True)
+    check.integer("floor_iters", floor_iters, minimum=1)
+
+    problem_seed, init_seed = spawn_seeds(seed, 2)
+    U0, V0 = small_random_init(n1, n2, k, alpha, seed=init_seed)
+    # The same problem seed gives the same singular vectors and operator for every κ.
+    floor_truth, floor_op, floor_y = sensing_problem(n1, n2, r, floor_kappa, m, seed=problem_seed)
+    run = Run("preconditioning", params, seed, floor_truth)
+    iterations = {method: [] for method in METHODS}
+    for kappa in sorted(kappas):
+        truth, op, y = sensing_problem(n1, n2, r, kappa, m, seed=problem_seed)
+        results = {"gd": gd_until(op, y, U0, V0, step_gd, max_iters_gd, truth, tol)}
+        for policy in ("scaledgd_lambda", "precgd"):
+            results[policy] = preconditioned_gd(
+                op, y, U0, V0, step_precond, max_iters_precond, policy=policy,
+                lam=lam if policy == "scaledgd_lambda" else None, truth=truth,
+                stop_below=tol, progress=progress,
+            )  # fmt: skip
+        for method, result in results.items():
+            run.results[f"{method}_kappa{kappa:g}"] = result
+            iterations[method].append(first_below(result, tol))
+    for floor_alpha in floor_alphas:
+        U0_a, V0_a = small_random_init(n1, n2, k, floor_alpha, seed=init_seed)
+        run.results[f"floor_scaledgd_lambda_alpha{floor_alpha:g}"] = preconditioned_gd(
+            floor_op, floor_y, U0_a, V0_a, step_precond, floor_iters, policy="scaledgd_lambda",
+            lam=lam, truth=floor_truth, progress=progress,
+        )  # fmt: skip
+    run.results[f"floor_precgd_alpha{alpha:g}"] = preconditioned_gd(
+        floor_op, floor_y, U0, V0, step_precond, floor_iters, policy="precgd", truth=floor_truth,
+        progress=progress,
+    )  # fmt: skip
+    run.data.update(
+        kappas=np.array(sorted(kappas)),
+        iterations={method: np.array(values, dtype=float) for method, values in iterations.items()},
+    )
+    return run
+
+
+def first_below(result: GDResult, level: float) -> float:
+    """The first recorded iteration of ``result`` with relative test error <= ``level``, as
+    a float (NaN if never): the stopping rule of :func:`gd_until` and of ``stop_below``."""
+    below = np.flatnonzero(result.history["test_error"] <= level)
+    return float(result.history["iteration"][below[0]]) if below.size else float("nan")
+
+
+def _real_list(name: str, values, **bounds) -> list[float]:
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a list of real numbers, got {values!r}")
+    values = [check.real(f"{name}[]", v, **bounds) for v in values]
+    if not values:
+        raise ValueError(f"{name} must contain at least one value")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} must be distinct, got {values}")
+    return values

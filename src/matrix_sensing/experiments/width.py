@@ -1,0 +1,200 @@
+"""Claim M10: the role of the width k. The same problem is fitted by gradient descent at
+several widths k, from the same small Gaussian draw, so that k is the only thing that
+changes.
+
+* ``k = r`` (exact parameterization) converges linearly, down to rounding;
+* every ``k > r`` also generalizes, but stalls at a floor that depends on the scale α;
+* the *escape time* (first iteration with test error below ``escape_level``) barely
+  depends on ``k``: the spectral phase that ends there sees only the top-r directions.
+
+**Nested draws.** One Gaussian pair ``(G_U, G_V)`` of shape ``(n1, K)`` and ``(n2, K)``
+with i.i.d. N(0, 1) entries is drawn per seed, ``K`` the largest width used; the width-k
+run starts from its first k columns scaled so that the entries are N(0, α²/k), as in the
+package's small random initialization ``U_0 = α G``, ``G_{jl} ~ N(0, 1/k)``::
+
+    U_0(k) = α G_U[:, :k] / √k,        V_0(k) = α G_V[:, :k] / √k.
+
+The draw is that of :func:`~matrix_sensing.small_random_init` at width ``K`` (same seed
+stream, rescaled by √K), so ``U_0(K)`` is exactly the package's initialization at width K.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import _validation as check
+from ..gd import GDResult, factorized_gd
+from ..initialization import small_random_init
+from ..metrics import first_crossing
+from ._common import Run, sensing_problem, spawn_seeds
+
+# Until the escape the runs are recorded at every iteration, in chunks of this many
+# iterations; after the chunk in which the test error first drops below the escape level
+# they are recorded every ``record_every`` iterations.
+ESCAPE_CHUNK = 50
+
+
+def check_widths(widths, r: int) -> list[int]:
+    """Validate the widths: distinct integers >= 1, containing ``r`` and some ``k > r``."""
+    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
+        raise TypeError(f"widths must be a list of integers >= 1, got {widths!r}")
+    values = [check.integer("widths[]", k, minimum=1) for k in widths]
+    if len(set(values)) != len(values) or r not in values or max(values, default=0) <= r:
+        raise ValueError(
+            f"widths must be distinct integers >= 1 that contain the rank r={r} and at least "
+            f"one width k > r, got {list(widths)}"
+        )
+    return values
+
+
+def check_extra_alphas(alphas) -> list[float]:
+    """Validate the extra scales: a non-empty list of distinct numbers in (0, 1)."""
+    if isinstance(alphas, (str, bytes)) or not hasattr(alphas, "__iter__"):
+        raise TypeError(f"extra_alphas must be a list of numbers in (0, 1), got {alphas!r}")
+    values = [check.real("extra_alphas[]", a) for a in alphas]
+    if not values or any(not 0 < a < 1 for a in values) or len(set(values)) != len(values):
+        raise ValueError(
+            f"extra_alphas must contain at least one number, all distinct and in (0, 1), "
+            f"got {list(alphas)}"
+        )
+    return values
+
+
+def nested_init(G_U, G_V, k: int, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(α G_U[:, :k] / √k, α G_V[:, :k] / √k)``: the width-k initialization taken from
+    N(0, 1) draws ``G_U`` (n1, K) and ``G_V`` (n2, K) with ``K >= k`` columns."""
+    G_U = check.array("G_U", G_U, ndim=2)
+    G_V = check.array("G_V", G_V, ndim=2, shape=(None, G_U.shape[1]))
+    k = check.integer("k", k, minimum=1, maximum=G_U.shape[1])
+    alpha = check.real("alpha", alpha, positive=True)
+    scale = alpha / math.sqrt(k)
+    return scale * G_U[:, :k], scale * G_V[:, :k]
+
+
+def escape_time(history: dict, level: float) -> float:
+    """First recorded iteration with ``history["test_error"] < level`` (strictly), ``nan``
+    if never. Exact when every iteration up to the escape is recorded."""
+    level = check.real("level", level, positive=True)
+    t = first_crossing(history["iteration"], history["test_error"], level)
+    return math.nan if t is None else float(t)
+
+
+def run_recording_escape(
+    op, y, U0, V0, step: float, iters: int, truth, *, level: float, record_every: int,
+    chunk: int = ESCAPE_CHUNK,
+) -> GDResult:  # fmt: skip
+    """``iters`` iterations of :func:`~matrix_sensing.factorized_gd` from ``(U0, V0)``,
+    recorded at every iteration until the end of the chunk (of ``chunk`` iterations) in
+    which the test error first drops below ``level``, and every ``record_every`` iterations
+    afterwards (the last iteration is always recorded).
+
+    The pieces continue from each other's last iterate, so the iterates are exactly those
+    of one run of ``iters`` iterations; the returned history is the concatenation.
+    """
+    iters = check.integer("iters", iters, minimum=1)
+    level = check.real("level", level, positive=True)
+    record_every = check.integer("record_every", record_every, minimum=1)
+    chunk = check.integer("chunk", chunk, minimum=1)
+    U, V = U0, V0
+    pieces: list[dict] = []
+    done, escaped = 0, False
+    while done < iters:
+        n = iters - done if escaped else min(chunk, iters - done)
+        result = factorized_gd(
+            op, y, U, V, step, n, truth=truth, record_every=record_every if escaped else 1
+        )
+        history = dict(result.history)
+        history["iteration"] = history["iteration"] + done
+        # Every piece after the first repeats the previous piece's last iterate.
+        pieces.append(history if not pieces else {key: v[1:] for key, v in history.items()})
+        U, V, done = result.U, result.V, done + n
+        escaped = escaped or bool(np.any(result.history["test_error"] < level))
+    history = {key: np.concatenate([p[key] for p in pieces]) for key in pieces[0]}
+    return GDResult(U=U, V=V, step=result.step, iters=done, history=history)
+
+
+def width_sweep(
+    *,
+    n1: int,
+    n2: int,
+    r: int,
+    kappa: float,
+    m: int,
+    widths: Sequence[int],
+    alpha: float,
+    step: float,
+    iters: int,
+    escape_level: float,
+    extra_width: int,
+    extra_alphas: Sequence[float],
+    seed: int,
+    record_every: int = 10,
+) -> Run:
+    """Claim M10 on one problem: gradient descent at each width of ``widths`` from scale
+    ``alpha``, plus the width ``extra_width`` from each scale of ``extra_alphas`` (to show
+    how the floor depends on α).
+
+    Every run has ``iters`` iterations at step ``step`` from the nested draw of the module
+    docstring, recorded at every iteration until shortly after the escape and every
+    ``record_every`` iterations afterwards (:func:`run_recording_escape`).
+
+    Results: ``"k=<k>"`` for each width and ``"extra/k=<k>/alpha=<α:g>"``. Data: ``widths``,
+    ``final_test_error`` and ``escape_time`` (one per width, ``nan`` if the test error never
+    went below ``escape_level``), ``extra_alphas`` and ``extra_final_test_error``,
+    ``sigma_r`` (smallest non-zero singular value of the target).
+    """
+    params = {
+        "n1": n1, "n2": n2, "r": r, "kappa": kappa, "m": m, "widths": widths,
+        "alpha": alpha, "step": step, "iters": iters, "escape_level": escape_level,
+        "extra_width": extra_width, "extra_alphas": extra_alphas,
+    }  # fmt: skip
+    # Check every parameter under its own name before any long run starts.
+    n1 = check.integer("n1", n1, minimum=1)
+    n2 = check.integer("n2", n2, minimum=1)
+    r = check.integer("r", r, minimum=1, maximum=min(n1, n2))
+    widths = check_widths(widths, r)
+    alpha = check.real("alpha", alpha, positive=True)
+    step = check.real("step", step, positive=True)
+    iters = check.integer("iters", iters, minimum=1)
+    escape_level = check.real("escape_level", escape_level, positive=True)
+    extra_width = check.integer("extra_width", extra_width, minimum=1)
+    extra_alphas = check_extra_alphas(extra_alphas)
+    record_every = check.integer("record_every", record_every, minimum=1)
+    params["widths"], params["extra_alphas"] = list(widths), list(extra_alphas)
+
+    problem_seed, init_seed = spawn_seeds(seed, 2)
+    truth, op, y = sensing_problem(n1, n2, r, kappa, m, seed=problem_seed)
+    widest = max(*widths, extra_width)
+    # N(0, 1) draws: small_random_init has N(0, 1/K) entries at width K and scale 1.
+    G_U, G_V = (
+        math.sqrt(widest) * G for G in small_random_init(n1, n2, widest, 1.0, seed=init_seed)
+    )
+
+    def fit(k: int, scale: float) -> GDResult:
+        return run_recording_escape(
+            op, y, *nested_init(G_U, G_V, k, scale), step, iters, truth,
+            level=escape_level, record_every=record_every,
+        )  # fmt: skip
+
+    run = Run("width_sweep", params, seed, truth)
+    final, escape = [], []
+    for k in widths:
+        result = run.results[f"k={k}"] = fit(k, alpha)
+        final.append(result.history["test_error"][-1])
+        escape.append(escape_time(result.history, escape_level))
+    extra = []
+    for scale in extra_alphas:
+        result = run.results[f"extra/k={extra_width}/alpha={scale:g}"] = fit(extra_width, scale)
+        extra.append(result.history["test_error"][-1])
+    run.data.update(
+        widths=np.array(widths),
+        final_test_error=np.array(final),
+        escape_time=np.array(escape),
+        extra_alphas=np.array(extra_alphas),
+        extra_final_test_error=np.array(extra),
+        sigma_r=float(np.linalg.svd(truth, compute_uv=False)[r - 1]),
+    )
+    return run

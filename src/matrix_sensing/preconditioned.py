@@ -1,0 +1,210 @@
+"""Preconditioned factorized gradient descent: ScaledGD, ScaledGD(λ) and PrecGD.
+
+One update, three damping policies. For the loss ``f(U, V) = 1/2 ||A(U V^T) - y||^2`` with
+gradients ``∇_U f = E V`` and ``∇_V f = E^T U`` (``E = A*(A(U V^T) - y)``), one step is
+(simultaneous: the V step uses the old U)::
+
+    U_{t+1} = U_t - μ ∇_U f(U_t, V_t) (V_t^T V_t + λ_t I)^{-1},
+    V_{t+1} = V_t - μ ∇_V f(U_t, V_t) (U_t^T U_t + λ_t I)^{-1}.
+
+The damping ``λ_t`` is chosen by a policy:
+
+- ``"scaledgd"``: ``λ_t = 0``, the scaled gradient descent of Tong, Ma & Chi (JMLR 2021);
+  it needs invertible ``V^T V`` and ``U^T U``, i.e. width ``k = r`` and full-rank factors.
+- ``"scaledgd_lambda"``: a fixed ``λ_t = λ > 0`` (argument ``lam``), the ScaledGD(λ) of Xu,
+  Shen, Chi & Ma (ICML 2023) for overparameterized widths ``k > r`` from a small random
+  initialization.
+- ``"precgd"``: ``λ_t = √f(U_t, V_t)``, the damping of the PrecGD of Zhang, Fattahi & Zhang
+  (NeurIPS 2021), which shrinks with the residual.
+- a callable ``policy(U, V, loss) -> λ`` (``loss`` is ``f(U, V)``) for any other rule.
+
+The constants in front of the damping and the step sizes used in the experiments are this
+companion's choices, not the papers'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+from tqdm import tqdm
+
+from . import _validation as check
+from .gd import DivergenceError, GDResult
+
+POLICIES = ("scaledgd", "scaledgd_lambda", "precgd")
+
+
+def damping(policy, U, V, loss: float, lam: float | None = None) -> float:
+    """The damping ``λ`` that ``policy`` chooses at ``(U, V)`` with loss ``f(U, V) = loss``.
+
+    ``policy`` is one of :data:`POLICIES` or a callable ``(U, V, loss) -> λ``; ``lam`` is the
+    fixed damping of ``"scaledgd_lambda"`` (ignored otherwise). Returns a float ``λ >= 0``.
+    """
+    if callable(policy):
+        value = policy(U, V, loss)
+        try:
+            return check.real("damping policy value", value, minimum=0.0)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"the damping policy {policy!r} must return a finite real λ >= 0, got {value!r}"
+            ) from exc
+    if policy == "scaledgd":
+        return 0.0
+    if policy == "scaledgd_lambda":
+        return float(lam)
+    if policy == "precgd":
+        return float(np.sqrt(loss))
+    raise ValueError(f"policy must be one of {list(POLICIES)} or a callable, got {policy!r}")
+
+
+def _check_policy(policy, lam) -> float | None:
+    if callable(policy):
+        if lam is not None:
+            raise ValueError("lam must be None when policy is a callable (it chooses λ itself)")
+        return None
+    if not isinstance(policy, str) or policy not in POLICIES:
+        raise ValueError(f"policy must be one of {list(POLICIES)} or a callable, got {policy!r}")
+    if policy == "scaledgd_lambda":
+        if lam is None:
+            raise ValueError("lam must be given (a real number > 0) for policy 'scaledgd_lambda'")
+        return check.real("lam", lam, positive=True)
+    if lam is not None:
+        raise ValueError(f"lam must be None for policy {policy!r} (only 'scaledgd_lambda' uses it)")
+    return None
+
+
+def preconditioned_step(U, V, grad_U, grad_V, step: float, lam: float):
+    """One preconditioned step with damping ``λ = lam``; returns ``(U_next, V_next)``.
+
+    ``U``: (n1, k), ``V``: (n2, k), ``grad_U``: (n1, k), ``grad_V``: (n2, k), ``step``: μ,
+    ``lam``: λ >= 0. Computes ``U - μ grad_U (V^T V + λI)^{-1}`` and
+    ``V - μ grad_V (U^T U + λI)^{-1}`` with linear solves (no explicit inverse). Raises
+    ``numpy.linalg.LinAlgError`` if a preconditioner is exactly singular. Unchecked: the
+    callers validate their inputs once.
+    """
+    eye = np.eye(U.shape[1])
+    # (V^T V + λI) is symmetric, so grad_U P^{-1} = (P^{-1} grad_U^T)^T.
+    U_next = U - step * np.linalg.solve(V.T @ V + lam * eye, grad_U.T).T
+    V_next = V - step * np.linalg.solve(U.T @ U + lam * eye, grad_V.T).T
+    return U_next, V_next
+
+
+def preconditioned_gd(
+    op,
+    y,
+    U0,
+    V0,
+    step: float,
+    iters: int,
+    policy="scaledgd",
+    lam: float | None = None,
+    truth=None,
+    record_every: int = 1,
+    metrics: Mapping[str, Callable[[np.ndarray, np.ndarray], float]] | None = None,
+    stop_below: float | None = None,
+    divergence_factor: float = 1e6,
+    progress: bool = False,
+) -> GDResult:
+    """Run up to ``iters`` preconditioned steps from ``(U0, V0)`` (see the module docstring).
+
+    Parameters
+    ----------
+    op : measurement operator of shape ``(n1, n2)`` with ``m`` measurements (e.g.
+        :class:`~matrix_sensing.GaussianSensing`).
+    y : (m,) measurements.
+    U0, V0 : (n1, k) and (n2, k) initial factors.
+    step : the step size μ > 0.
+    iters : maximum number of iterations T >= 0.
+    policy : ``"scaledgd"`` (λ = 0), ``"scaledgd_lambda"`` (λ = ``lam``), ``"precgd"``
+        (λ = √f) or a callable ``(U, V, loss) -> λ``.
+    lam : the fixed damping λ > 0 of ``"scaledgd_lambda"``; must be None otherwise.
+    truth : optional (n1, n2) ground truth X; adds ``test_error`` ||U V^T - X||_F / ||X||_F.
+    record_every : record every this many iterations (the last iteration is always recorded).
+    metrics : extra ``name -> f(U, V)`` evaluated at every recorded iteration.
+    stop_below : stop as soon as the test error is <= this level (needs ``truth``); that
+        iteration is recorded and ``result.iters`` is the number of steps taken.
+    divergence_factor : raise :class:`~matrix_sensing.gd.DivergenceError` once the loss
+        exceeds this factor times ``max(f(U0, V0), ||y||^2 / 2)`` or is not finite.
+    progress : show a tqdm progress bar.
+
+    The history has ``iteration``, ``train_loss`` (f), ``imbalance`` (operator norm of
+    ``U^T U - V^T V``), ``damping`` (the λ used for the step *from* that iterate; for the
+    last iterate the λ the policy would use next) and, with ``truth``, ``test_error``.
+    A preconditioner that is exactly singular (e.g. ``"scaledgd"`` from a zero factor)
+    raises ``ValueError`` naming the iteration.
+    """
+    for attribute in ("m", "shape", "_forward", "_adjoint"):
+        if not hasattr(op, attribute):
+            raise TypeError(f"op must be a measurement operator (e.g. GaussianSensing), got {op!r}")
+    n1, n2 = op.shape
+    y = check.array("y", y, ndim=1, shape=(op.m,))
+    U = check.array("U0", U0, ndim=2, shape=(n1, None)).copy()
+    k = U.shape[1]
+    if k < 1:
+        raise ValueError("U0 must have at least one column (width k >= 1)")
+    V = check.array("V0", V0, ndim=2, shape=(n2, k)).copy()
+    step = check.real("step", step, positive=True)
+    iters = check.integer("iters", iters, minimum=0)
+    lam = _check_policy(policy, lam)
+    record_every = check.integer("record_every", record_every, minimum=1)
+    divergence_factor = check.real("divergence_factor", divergence_factor, minimum=1.0)
+    metrics = dict(metrics or {})
+    for name, fn in metrics.items():
+        if not callable(fn):
+            raise TypeError(f"metrics[{name!r}] must be callable f(U, V), got {fn!r}")
+    if truth is not None:
+        truth = check.array("truth", truth, ndim=2, shape=(n1, n2))
+        truth_norm = np.linalg.norm(truth)
+        if truth_norm == 0:
+            raise ValueError("truth must be a non-zero matrix")
+    if stop_below is not None:
+        stop_below = check.real("stop_below", stop_below, positive=True)
+        if truth is None:
+            raise ValueError("stop_below needs truth (it stops on the test error)")
+
+    names = ["iteration", "train_loss", "imbalance", "damping"]
+    names += ["test_error"] if truth is not None else []
+    records: dict[str, list] = {name: [] for name in [*names, *metrics]}
+    bound = None
+    taken = iters
+    bar = tqdm(total=iters, disable=not progress, desc=f"preconditioned GD ({policy})", leave=False)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for t in range(iters + 1):
+            product = U @ V.T
+            residual = op._forward(product) - y
+            loss = 0.5 * float(residual @ residual)
+            if bound is None:
+                bound = divergence_factor * max(loss, 0.5 * float(y @ y))
+            if not np.isfinite(loss) or loss > bound:
+                bar.close()
+                raise DivergenceError(t, loss, step, bound)
+            lam_t = damping(policy, U, V, loss, lam)
+            error = np.linalg.norm(product - truth) / truth_norm if truth is not None else None
+            stop = stop_below is not None and error <= stop_below
+            if t % record_every == 0 or t == iters or stop:
+                records["iteration"].append(t)
+                records["train_loss"].append(loss)
+                records["imbalance"].append(np.linalg.norm(U.T @ U - V.T @ V, 2))
+                records["damping"].append(lam_t)
+                if truth is not None:
+                    records["test_error"].append(error)
+                for name, fn in metrics.items():
+                    records[name].append(fn(U, V))
+            if t == iters or stop:
+                taken = t
+                break
+            gradient = op._adjoint(residual)
+            try:
+                U, V = preconditioned_step(U, V, gradient @ V, gradient.T @ U, step, lam_t)
+            except np.linalg.LinAlgError:
+                bar.close()
+                raise ValueError(
+                    f"the preconditioner V^T V + λI or U^T U + λI is singular at iteration {t} "
+                    f"(λ = {lam_t:g}). Hint: ScaledGD (λ = 0) needs full-rank factors of width "
+                    "k = r; for k > r or a zero factor use policy 'scaledgd_lambda' with lam > 0"
+                ) from None
+            bar.update()
+    bar.close()
+    history = {name: np.asarray(values) for name, values in records.items()}
+    return GDResult(U=U, V=V, step=step, iters=taken, history=history)

@@ -1,0 +1,308 @@
+"""Robust matrix sensing with an ℓ1 loss: outliers and the sub-gradient method.
+
+Ma & Fattahi (2022) recover a low-rank matrix from measurements of which a fraction is
+grossly corrupted by running the sub-gradient method on the ℓ1 loss from a small
+initialization, with geometrically decaying steps. This module provides
+
+- :func:`corrupt`: outlier corruption of a measurement vector;
+- :func:`l1_loss` and :func:`l1_subgradient`: the loss and a sub-gradient of it;
+- :func:`subgradient_method` (model ``U V^T``) and :func:`symmetric_subgradient_method`
+  (model ``U U^T``): the sub-gradient method with steps ``μ_t = μ_0 ρ^t``;
+- :func:`symmetric_l2_gd`: gradient descent on the ℓ2 loss of ``U U^T``, the non-robust
+  baseline.
+
+Normalization (this companion's reading, not checked against the paper). The operator of
+this package has N(0, 1/m) entries (digest §2). Written with standard Gaussian
+measurement matrices ``G_i = √m A_i`` and measurements ``√m y_i``, the ℓ1 loss normalized
+by the number of measurements, ``(1/m) Σ_i |<G_i, U V^T> - √m y_i|``, is in this package's
+units ::
+
+    g(U, V) = (1/√m) ||A(U V^T) - y||_1,
+
+which is what :func:`l1_loss` computes; at a point where no residual vanishes its gradient
+is ``(G V, G^T U)`` with ``G = (1/√m) Σ_i sign(r_i) A_i``, ``r = A(U V^T) - y``. With
+``(1/m) ||A(U V^T) - y||_1`` instead, every step would be about √m times smaller.
+
+Symmetric problems. :func:`symmetric_subgradient_method` works on the model ``U U^T`` with
+the loss ``g(U) = (1/√m) ||A(U U^T) - y||_1``, whose sub-gradient is ``(G + G^T) U``
+(``= 2 G U`` for symmetric measurement matrices ``A_i = A_i^T``). With a symmetric operator
+it coincides, in exact arithmetic, with :func:`subgradient_method` started at
+``U_0 = V_0`` with twice the step: ``G`` is then symmetric and the asymmetric update keeps
+``U_t = V_t``. In floating point ``U_t - V_t`` is multiplied by ``I + μ_t G_t`` at every
+step, so rounding errors can grow; the symmetric functions keep a single factor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+from tqdm import tqdm
+
+from . import _validation as check
+from .gd import DivergenceError, GDResult
+
+
+def corrupt(y, fraction: float, magnitude: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Grossly corrupt a random fraction of the measurements.
+
+    Exactly ``round(fraction * m)`` measurements, chosen uniformly at random without
+    replacement, get an additive outlier ``magnitude * rms(y) * z_i`` with ``z_i`` i.i.d.
+    N(0, 1) and ``rms(y) = ||y||_2 / √m`` (so ``magnitude`` is in units of a typical clean
+    measurement). Returns ``(y_corrupted, mask)`` with ``mask`` (m,) boolean, True where a
+    measurement was corrupted; ``y`` itself is not modified.
+
+    ``y``: (m,) clean measurements, not all zero; ``fraction`` in [0, 1);
+    ``magnitude`` > 0; ``seed`` a non-negative integer.
+    """
+    y = check.array("y", y, ndim=1)
+    if y.size == 0:
+        raise ValueError("y must contain at least one measurement")
+    fraction = check.real("fraction", fraction, minimum=0.0)
+    if fraction >= 1.0:
+        raise ValueError(f"fraction must be < 1 (some measurements stay clean), got {fraction:g}")
+    magnitude = check.real("magnitude", magnitude, positive=True)
+    rng = np.random.default_rng(check.seed("seed", seed))
+    m = y.size
+    rms = float(np.linalg.norm(y)) / np.sqrt(m)
+    if rms == 0:
+        raise ValueError("y must not be all zero (outliers are scaled by its rms)")
+    count = round(fraction * m)
+    mask = np.zeros(m, dtype=bool)
+    mask[rng.choice(m, size=count, replace=False)] = True
+    corrupted = y.copy()
+    corrupted[mask] += magnitude * rms * rng.standard_normal(count)
+    return corrupted, mask
+
+
+def _check_operator(op) -> None:
+    for attribute in ("m", "shape", "_forward", "_adjoint"):
+        if not hasattr(op, attribute):
+            raise TypeError(f"op must be a measurement operator (e.g. GaussianSensing), got {op!r}")
+
+
+def _check_factors(op, U, V, names=("U", "V")) -> tuple[np.ndarray, np.ndarray]:
+    n1, n2 = op.shape
+    U = check.array(names[0], U, ndim=2, shape=(n1, None))
+    if U.shape[1] < 1:
+        raise ValueError(f"{names[0]} must have at least one column (width k >= 1)")
+    V = check.array(names[1], V, ndim=2, shape=(n2, U.shape[1]))
+    return U, V
+
+
+def l1_loss(op, y, U, V) -> float:
+    """``g(U, V) = (1/√m) ||A(U V^T) - y||_1`` (see the module docstring for the scaling).
+
+    ``op``: operator of shape (n1, n2) with m measurements, ``y``: (m,), ``U``: (n1, k),
+    ``V``: (n2, k).
+    """
+    _check_operator(op)
+    y = check.array("y", y, ndim=1, shape=(op.m,))
+    U, V = _check_factors(op, U, V)
+    return float(np.abs(op._forward(U @ V.T) - y).sum()) / np.sqrt(op.m)
+
+
+def l1_subgradient(op, y, U, V) -> tuple[np.ndarray, np.ndarray]:
+    """A sub-gradient ``(G V, G^T U)`` of :func:`l1_loss` at ``(U, V)``, with
+    ``G = (1/√m) A*(sign(A(U V^T) - y))`` (n1, n2) and ``sign(0) = 0``.
+
+    Where no residual vanishes this is the gradient. Shapes as in :func:`l1_loss`; returns
+    arrays of shapes (n1, k) and (n2, k).
+    """
+    _check_operator(op)
+    y = check.array("y", y, ndim=1, shape=(op.m,))
+    U, V = _check_factors(op, U, V)
+    G = op._adjoint(np.sign(op._forward(U @ V.T) - y)) / np.sqrt(op.m)
+    return G @ V, G.T @ U
+
+
+def subgradient_method(
+    op,
+    y,
+    U0,
+    V0,
+    step0: float,
+    decay: float,
+    iters: int,
+    truth=None,
+    record_every: int = 1,
+    metrics: Mapping[str, Callable[[np.ndarray, np.ndarray], float]] | None = None,
+    divergence_factor: float = 1e6,
+    progress: bool = False,
+) -> GDResult:
+    """The sub-gradient method on the ℓ1 loss :func:`l1_loss` with geometric steps.
+
+    ``U_{t+1} = U_t - μ_t G_t V_t``, ``V_{t+1} = V_t - μ_t G_t^T U_t`` (simultaneous), with
+    ``G_t = (1/√m) A*(sign(A(U_t V_t^T) - y))`` and ``μ_t = step0 * decay^t``.
+
+    Parameters
+    ----------
+    op : measurement operator of shape ``(n1, n2)`` with ``m`` measurements.
+    y : (m,) measurements (possibly corrupted, see :func:`corrupt`).
+    U0, V0 : (n1, k) and (n2, k) initial factors.
+    step0 : the first step μ_0 > 0.
+    decay : the ratio ρ of the geometric steps, 0 < ρ <= 1 (ρ = 1: constant steps).
+    iters : number of iterations T >= 0.
+    truth : optional (n1, n2) ground truth X; adds ``test_error`` ||U V^T - X||_F / ||X||_F.
+    record_every : record every this many iterations (the last one is always recorded).
+    metrics : extra ``name -> f(U, V)`` evaluated at every recorded iteration.
+    divergence_factor : raise :class:`~matrix_sensing.gd.DivergenceError` once the ℓ1 loss
+        exceeds this factor times ``max(g(U0, V0), ||y||_1 / √m)`` or is not finite.
+    progress : show a tqdm progress bar.
+
+    Returns a :class:`~matrix_sensing.gd.GDResult` (``step`` is μ_0) whose history has
+    ``iteration``, ``train_loss`` (the ℓ1 loss g), ``imbalance`` (operator norm of
+    ``U^T U - V^T V``), ``step`` (μ_t, the step taken from that iterate) and, with
+    ``truth``, ``test_error``.
+    """
+    _check_operator(op)
+    y = check.array("y", y, ndim=1, shape=(op.m,))
+    U, V = _check_factors(op, U0, V0, names=("U0", "V0"))
+    return _subgradient_loop(
+        op, y, U.copy(), V.copy(), step0, decay, iters, truth, record_every, metrics,
+        divergence_factor, progress,
+    )  # fmt: skip
+
+
+def symmetric_subgradient_method(
+    op,
+    y,
+    U0,
+    step0: float,
+    decay: float,
+    iters: int,
+    truth=None,
+    record_every: int = 1,
+    metrics: Mapping[str, Callable[[np.ndarray, np.ndarray], float]] | None = None,
+    divergence_factor: float = 1e6,
+    progress: bool = False,
+) -> GDResult:
+    """The sub-gradient method for the symmetric model ``U U^T`` (Ma & Fattahi's setting).
+
+    Loss ``g(U) = (1/√m) ||A(U U^T) - y||_1`` (module docstring), update
+    ``U_{t+1} = U_t - μ_t (G_t + G_t^T) U_t`` with ``G_t = (1/√m) A*(sign(A(U_t U_t^T) - y))``
+    and ``μ_t = step0 * decay^t``. ``op`` must be square, ``(n, n)``; ``U0`` is (n, k).
+    Other parameters and the history as in :func:`subgradient_method` (metrics are called
+    as ``f(U, U)``; the returned ``V`` is ``U``).
+    """
+    _check_operator(op)
+    if op.shape[0] != op.shape[1]:
+        raise ValueError(f"op must be square (n, n) for the symmetric model, got {op.shape}")
+    y = check.array("y", y, ndim=1, shape=(op.m,))
+    U, _ = _check_factors(op, U0, U0, names=("U0", "U0"))
+    return _subgradient_loop(
+        op, y, U.copy(), None, step0, decay, iters, truth, record_every, metrics,
+        divergence_factor, progress,
+    )  # fmt: skip
+
+
+def symmetric_l2_gd(
+    op,
+    y,
+    U0,
+    step: float,
+    iters: int,
+    truth=None,
+    record_every: int = 1,
+    metrics: Mapping[str, Callable[[np.ndarray, np.ndarray], float]] | None = None,
+    divergence_factor: float = 1e6,
+    progress: bool = False,
+) -> GDResult:
+    """Gradient descent on the ℓ2 loss of the symmetric model, the non-robust baseline.
+
+    Loss ``f(U) = 1/4 ||A(U U^T) - y||^2`` (digest §2), update
+    ``U_{t+1} = U_t - μ (E_t + E_t^T)/2 U_t`` with ``E_t = A*(A(U_t U_t^T) - y)``, i.e.
+    ``U_t - μ E_t U_t`` for symmetric measurement matrices. ``op`` must be square
+    ``(n, n)``; ``U0`` is (n, k); ``step`` μ > 0. The history's ``train_loss`` is ``f``;
+    other parameters and the history as in :func:`subgradient_method` (``step`` constant).
+
+    Running the asymmetric :func:`~matrix_sensing.factorized_gd` from ``U_0 = V_0`` is the
+    same map in exact arithmetic, but there ``U_t - V_t`` is multiplied by ``I + μ E_t`` at
+    every step, so rounding errors grow wherever ``E_t`` has positive eigenvalues (as with
+    corrupted measurements); this function keeps a single factor.
+    """
+    _check_operator(op)
+    if op.shape[0] != op.shape[1]:
+        raise ValueError(f"op must be square (n, n) for the symmetric model, got {op.shape}")
+    y = check.array("y", y, ndim=1, shape=(op.m,))
+    U, _ = _check_factors(op, U0, U0, names=("U0", "U0"))
+    return _subgradient_loop(
+        op, y, U.copy(), None, step, 1.0, iters, truth, record_every, metrics,
+        divergence_factor, progress, loss="l2",
+    )  # fmt: skip
+
+
+def _subgradient_loop(
+    op, y, U, V, step0, decay, iters, truth, record_every, metrics, divergence_factor, progress,
+    loss="l1",
+) -> GDResult:
+    """The loop behind the three methods. ``V is None`` selects the symmetric model
+    ``U U^T``. ``loss="l1"``: ``(1/√m) ||r||_1`` with weights ``w = sign(r)/√m``;
+    ``loss="l2"``: ``1/2 ||r||^2`` (asymmetric) or ``1/4 ||r||^2`` (symmetric) with
+    ``w = r`` resp. ``r/2``. The step uses ``G = A*(w)``: ``(G V, G^T U)`` or ``(G + G^T) U``.
+    """
+    step_name = "step0" if loss == "l1" else "step"
+    step0 = check.real(step_name, step0, positive=True)
+    decay = check.real("decay", decay, positive=True, maximum=1.0)
+    iters = check.integer("iters", iters, minimum=0)
+    record_every = check.integer("record_every", record_every, minimum=1)
+    divergence_factor = check.real("divergence_factor", divergence_factor, minimum=1.0)
+    metrics = dict(metrics or {})
+    for name, fn in metrics.items():
+        if not callable(fn):
+            raise TypeError(f"metrics[{name!r}] must be callable f(U, V), got {fn!r}")
+    n1, n2 = op.shape
+    if truth is not None:
+        truth = check.array("truth", truth, ndim=2, shape=(n1, n2))
+        truth_norm = np.linalg.norm(truth)
+        if truth_norm == 0:
+            raise ValueError("truth must be a non-zero matrix")
+
+    symmetric = V is None
+    names = ["iteration", "train_loss", "imbalance", "step"]
+    names += ["test_error"] if truth is not None else []
+    records: dict[str, list] = {name: [] for name in [*names, *metrics]}
+    if loss == "l1":
+        scale = 1.0 / np.sqrt(op.m)
+        value, weights = (lambda r: scale * float(np.abs(r).sum())), (lambda r: scale * np.sign(r))
+        y_value = scale * float(np.abs(y).sum())
+    else:
+        half = 0.5 if symmetric else 1.0
+        value, weights = (lambda r: 0.5 * half * float(r @ r)), (lambda r: half * r)
+        y_value = 0.5 * half * float(y @ y)
+    bound = None
+    desc = "sub-gradient method" if loss == "l1" else "gradient descent"
+    bar = tqdm(total=iters, disable=not progress, desc=desc, leave=False)
+    # Overflow while blowing up is reported below as a DivergenceError, not as a warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(iters + 1):
+            step = step0 * decay**t
+            W = U if symmetric else V
+            product = U @ W.T
+            residual = op._forward(product) - y
+            current = value(residual)
+            if bound is None:
+                bound = divergence_factor * max(current, y_value)
+            if not np.isfinite(current) or current > bound:
+                bar.close()
+                raise DivergenceError(t, current, step, bound)
+            if t % record_every == 0 or t == iters:
+                records["iteration"].append(t)
+                records["train_loss"].append(current)
+                records["imbalance"].append(np.linalg.norm(U.T @ U - W.T @ W, 2))
+                records["step"].append(step)
+                if truth is not None:
+                    records["test_error"].append(np.linalg.norm(product - truth) / truth_norm)
+                for name, fn in metrics.items():
+                    records[name].append(fn(U, W))
+            if t == iters:
+                break
+            G = op._adjoint(weights(residual))
+            if symmetric:
+                U = U - step * ((G + G.T) @ U)
+            else:
+                U, V = U - step * (G @ V), V - step * (G.T @ U)
+            bar.update()
+    bar.close()
+    history = {name: np.asarray(values) for name, values in records.items()}
+    return GDResult(U=U, V=U if symmetric else V, step=step0, iters=iters, history=history)

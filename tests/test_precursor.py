@@ -1,0 +1,269 @@
+"""Claims P1–P3 and N1: measurement definitions on synthetic data, parameter validation with
+exact messages, determinism of small runs, and the notebooks' parameters against the
+claim registry."""
+
+from __future__ import annotations
+
+import ast
+import math
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import yaml
+
+from matrix_sensing import claims
+from matrix_sensing.claims.curse_of_symmetry import measure_n1, t2_loss_growth
+from matrix_sensing.claims.precursor import measure_p2, measure_p3
+from matrix_sensing.experiments import Run
+from matrix_sensing.experiments.symmetric import (
+    crossing_times,
+    curse_of_symmetry,
+    loglog_slope,
+    spectral_phase_end,
+    symmetric_precursor,
+    time_slope,
+    top_subspace_sine,
+)
+from matrix_sensing.symmetric import SymmetricGDResult
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = [0, 1, 2, 3, 4]
+NOTEBOOKS = {
+    "p1_p3_precursor": ("P1", "P2", "P3"),
+    "n1_curse_of_symmetry": ("N1",),
+}
+
+# Tiny problems that run in a fraction of a second (bookkeeping tests only).
+TINY_PRECURSOR = {
+    "n_p1": 8, "r_p1": 1, "kappa_p1": 1.0, "m_p1": 60, "k_p1": 8, "step_p1": 0.25,
+    "alpha_p1": 1e-3, "alphas_p1": [1e-2, 1e-3, 1e-4], "iters_p1": 60,
+    "alpha_spectral_p1": 1e-6, "iters_spectral_p1": 40,
+    "n_p2": 8, "r_p2": 1, "kappa_p2": 1.0, "m_p2": 30, "k_p2": 8, "step_p2": 0.5,
+    "alphas_p2": [1e-2, 1e-3, 1e-4], "iters_p2": 100, "fit_level_p2": 0.1,
+    "n_p3": 8, "eigenvalues_p3": [1.0, 0.5], "m_p3": 60, "k_p3": 8, "step_p3": 0.5,
+    "alpha_p3": 1e-2, "iters_p3": 100,
+}  # fmt: skip
+TINY_CURSE = {
+    "n": 8, "eigenvalues": [1.0, 0.5], "m": 80, "widths": [2, 3], "init_scale": 1e-2,
+    "step": 0.3, "iters": 200, "check_times": [50, 100, 200], "record_every": 10,
+}  # fmt: skip
+
+
+def parameters_cell(path: Path) -> dict:
+    nb = nbformat.read(path, as_version=4)
+    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    values = {}
+    for node in ast.parse(cell.source).body:
+        assert isinstance(node, ast.Assign), f"parameters cell may only assign: {ast.dump(node)}"
+        values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
+@pytest.fixture(scope="module")
+def tiny_precursor():
+    return symmetric_precursor(**TINY_PRECURSOR, seed=3)
+
+
+@pytest.fixture(scope="module")
+def tiny_curse():
+    return curse_of_symmetry(**TINY_CURSE, seed=3)
+
+
+# Measurement helpers on synthetic data --------------------------------------------------
+
+
+def test_crossing_times_first_reach_half_of_each_eigenvalue():
+    iterations = np.arange(6)
+    eigenvalues = np.array(
+        [[0, 0], [0.2, 0], [0.5, 0.1], [0.9, 0.2], [1.0, 0.25], [1.0, 0.5]]
+    )  # columns: λ_1(U_t U_t^T), λ_2(U_t U_t^T)
+    np.testing.assert_array_equal(crossing_times(iterations, eigenvalues, [1.0, 0.5]), [2, 4])
+    # σ_i / 2 reached exactly counts; never reached is nan.
+    times = crossing_times(iterations * 10, eigenvalues, [1.0, 2.0])
+    assert times[0] == 20 and math.isnan(times[1])
+
+
+def test_spectral_phase_end_is_last_iteration_at_or_below_the_level():
+    assert spectral_phase_end([1e-6, 1e-4, 1e-2, 0.5, 1e-3], 1e-2) == 2
+    assert spectral_phase_end([1e-6, 1e-4], 1e-2) == 1  # never above: the last entry
+    assert spectral_phase_end([0.5, 1e-4], 1e-2) is None  # above from the start
+
+
+def test_fits_recover_exact_power_laws_and_log_lines():
+    alphas = np.array([1e-2, 1e-4, 1e-6])
+    assert loglog_slope(alphas, 3.0 * alphas**0.75) == pytest.approx(0.75, abs=1e-12)
+    times = 5.0 + 4.5 * np.log(1 / alphas)
+    assert time_slope(alphas, times) == pytest.approx(4.5, abs=1e-12)
+
+
+def test_top_subspace_sine():
+    basis = np.eye(5)[:, :2]
+    U = np.zeros((5, 3))
+    U[0, 0], U[1, 1], U[4, 2] = 3.0, 2.0, 1e-3  # top-2 subspace = span(e_0, e_1)
+    assert top_subspace_sine(U, basis) == pytest.approx(0.0, abs=1e-12)
+    U[4, 2] = 10.0  # now e_4 is in the top-2 subspace
+    assert top_subspace_sine(U, basis) == pytest.approx(1.0)
+
+
+def _run(experiment: str, data: dict, params=None, results=None) -> Run:
+    return Run(experiment, params or {}, 0, np.eye(2), results or {}, data)
+
+
+def test_p3_measurement():
+    run = _run(
+        "symmetric_precursor", {"p3_crossing_times": np.array([[20, 40, 60], [41, 80, 130]])}
+    )
+    measured = measure_p3(run)
+    assert measured["crossing_gap"] == 20  # min of 20, 20, 39, 50
+    assert measured["doubling_ratio"] == pytest.approx(130 / 60)  # the worst of 2.05, 2, 2.17
+    unordered = _run("symmetric_precursor", {"p3_crossing_times": np.array([[20, 15], [40, 30]])})
+    assert measure_p3(unordered)["crossing_gap"] == -10
+    never = _run("symmetric_precursor", {"p3_crossing_times": np.array([[20, np.nan], [40, 30]])})
+    assert math.isnan(measure_p3(never)["crossing_gap"])
+
+
+def test_p2_measurement_and_never_fitting():
+    alphas = np.array([1e-2, 1e-4, 1e-6])
+    data = {
+        "p2_alphas": alphas, "p2_test_error": alphas**0.9,
+        "p2_fit_time": 2.0 + 4.0 * np.log(1 / alphas), "p2_predicted_slope": 5.0,
+    }  # fmt: skip
+    measured = measure_p2(_run("symmetric_precursor", data))
+    assert measured["error_slope"] == pytest.approx(0.9)
+    assert measured["fit_time_ratio"] == pytest.approx(0.8)
+    data["p2_fit_time"] = np.array([10.0, 20.0, np.nan])
+    assert math.isnan(measure_p2(_run("symmetric_precursor", data))["fit_time_ratio"])
+
+
+def test_n1_measurement_on_synthetic_histories():
+    iterations = np.arange(0, 2001, 500)
+    exact = SymmetricGDResult(
+        np.zeros((2, 1)),
+        0.3,
+        2000,
+        {"iteration": iterations, "train_loss": np.array([1.0, 1e-30, 1e-31, 1e-29, 1e-32])},
+    )
+    data = {
+        "rank": 1, "widths": np.array([1, 2, 3]), "check_times": np.array([500, 1000, 2000]),
+        "t2_loss": np.array([[1.0, 1.0, 1.0], [1.0, 1.5, 1.8], [2.0, 2.2, 2.1]]),
+    }  # fmt: skip
+    run = _run("curse_of_symmetry", data, results={"k=1": exact})
+    np.testing.assert_allclose(t2_loss_growth(run), [[1.5, 1.2], [1.1, 2.1 / 2.2]])
+    measured = measure_n1(run)
+    assert measured["exact_loss_before_1000"] == 1e-30  # t = 1000 itself is not before 1000
+    assert measured["t2_loss_growth"] == pytest.approx(2.1 / 2.2)
+
+
+# Experiments: small runs ----------------------------------------------------------------
+
+
+def test_precursor_run_records_what_the_claims_measure(tiny_precursor):
+    run = tiny_precursor
+    assert run.experiment == "symmetric_precursor" and run.params == TINY_PRECURSOR
+    assert {"p1 alpha=0.01", "p1 alpha=0.001", "p1 spectral", "p2 alpha=0.0001",
+            "p3 alpha", "p3 alpha_squared"} <= set(run.results)  # fmt: skip
+    spectral = run.results["p1 spectral"].history
+    assert len(spectral["spectral_sine"]) == TINY_PRECURSOR["iters_spectral_p1"] + 1
+    assert run.data["p1_power_sine"].shape == spectral["spectral_sine"].shape
+    # GD from a tiny start follows the power iteration (I + μ A*(y))^t U_0.
+    assert abs(spectral["spectral_sine"][5] - run.data["p1_power_sine"][5]) < 1e-4
+    assert run.data["p3_crossing_times"].shape == (2, 2)
+    assert run.data["p2_predicted_slope"] == pytest.approx(1 / math.log1p(0.5 * 1.0))
+    for cid in ("P1", "P2", "P3"):
+        measured = claims.evaluate(cid, run).measured
+        assert set(measured) == {t.quantity for t in claims.get(cid).thresholds}
+        assert all(math.isfinite(v) for v in measured.values()), (cid, measured)
+
+
+def test_precursor_is_deterministic(tiny_precursor):
+    again = symmetric_precursor(**TINY_PRECURSOR, seed=3)
+    other = symmetric_precursor(**TINY_PRECURSOR, seed=4)
+    for cid in ("P1", "P2", "P3"):
+        first = claims.evaluate(cid, tiny_precursor).measured
+        assert claims.evaluate(cid, again).measured == first
+    assert claims.evaluate("P1", other).measured != claims.evaluate("P1", again).measured
+
+
+def test_curse_run_and_its_t2_loss(tiny_curse):
+    run = tiny_curse
+    assert set(run.results) == {"k=2", "k=3"}
+    for row, k in enumerate(TINY_CURSE["widths"]):
+        history = run.results[f"k={k}"].history
+        for column, t in enumerate(TINY_CURSE["check_times"]):
+            (index,) = np.flatnonzero(history["iteration"] == t)
+            assert run.data["t2_loss"][row, column] == t**2 * history["train_loss"][index]
+    # the same Gaussian draw: the first two columns of the k = 3 start are the k = 2 start
+    again = curse_of_symmetry(**TINY_CURSE, seed=3)
+    assert claims.evaluate("N1", again).measured == claims.evaluate("N1", run).measured
+
+
+# Parameter validation -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        ({"alpha_p1": 1e-5}, ValueError, r"alpha_p1 must be one of alphas_p1="),
+        ({"alphas_p1": [1e-2, 2.0, 1e-4]}, ValueError,
+         r"alphas_p1 must contain at least 3 distinct numbers in \(0, 1\)"),
+        ({"m_p2": 36}, ValueError, r"m_p2 must be < n_p2 \(n_p2 \+ 1\) / 2 = 36"),
+        ({"eigenvalues_p3": [0.5, 1.0]}, ValueError,
+         r"eigenvalues_p3 must be a non-empty, strictly decreasing list of numbers > 0"),
+        ({"k_p1": 0}, ValueError, "k_p1 must be an integer >= 1, got 0"),
+        ({"step_p2": 0.0}, ValueError, "step_p2 must be > 0, got 0"),
+        ({"kappa_p1": 0.5}, ValueError, r"kappa_p1 must be >= 1, got 0\.5"),
+        ({"iters_p3": "many"}, TypeError, "iters_p3 must be an integer"),
+        ({"fit_level_p2": -0.1}, ValueError, r"fit_level_p2 must be > 0, got -0\.1"),
+    ],
+)  # fmt: skip
+def test_precursor_parameter_validation(change, error, message):
+    with pytest.raises(error, match=message):
+        symmetric_precursor(**{**TINY_PRECURSOR, **change}, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        ({"widths": [3, 4]}, ValueError,
+         r"widths must be distinct, contain the rank r=2 and at least one width > r"),
+        ({"widths": [2]}, ValueError, "at least one width > r"),
+        ({"check_times": [50, 105]}, ValueError,
+         r"check_times must be at least 2 increasing multiples of record_every=10 that are "
+         r"<= iters=200"),
+        ({"check_times": [100, 50]}, ValueError, "check_times must be at least 2 increasing"),
+        ({"check_times": [100, 300]}, ValueError, r"check_times\[\] must be an integer >= 1 "
+                                                  r"and <= 200, got 300"),
+        ({"init_scale": 0.0}, ValueError, "init_scale must be > 0, got 0"),
+        ({"eigenvalues": []}, ValueError, "eigenvalues must be a non-empty"),
+        ({"record_every": 0}, ValueError, "record_every must be an integer >= 1, got 0"),
+    ],
+)  # fmt: skip
+def test_curse_parameter_validation(change, error, message):
+    with pytest.raises(error, match=message):
+        curse_of_symmetry(**{**TINY_CURSE, **change}, seed=0)
+
+
+# Notebooks against the registry ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
+def test_parameters_cell_and_paper_yaml_are_the_registry_scales(stem):
+    values = parameters_cell(ROOT / "notebooks" / f"{stem}.ipynb")
+    paper = yaml.safe_load((ROOT / "notebooks" / "params" / f"{stem}_paper.yaml").read_text())
+    assert values.pop("seeds") == SEEDS
+    assert paper.pop("seeds") == SEEDS
+    for cid in NOTEBOOKS[stem]:
+        claim = claims.get(cid)
+        assert claim.notebook == f"notebooks/{stem}.ipynb"
+        assert values == claim.params("ci"), cid
+        assert paper == claim.params("paper"), cid
+
+
+def test_claims_are_registered_with_their_sources():
+    assert {"P1", "P2", "P3", "N1"} <= set(claims.ids())
+    assert claims.get("P1").source == "Stöger & Soltanolkotabi 2021"
+    assert claims.get("P3").source == "Jin, Li, Lyu, Du & Lee 2023"
+    assert claims.get("N1").source == "Xiong, Ding & Du 2024"
+    assert claims.ids().index("P3") < claims.ids().index("N1")
