@@ -54,6 +54,9 @@ def _drop_thebe(app, pagename, templatename, context, doctree):
 
 def setup(app):
     mathjax_dist()  # fail early, before a long build, when MathJax is missing
+    # Page titles with math appear in every page's navigation, so MathJax must load on
+    # every page, not only on those whose body has math.
+    app.set_html_assets_policy("always")
     app.connect("config-inited", _use_local_mathjax, priority=900)
     app.connect("html-page-context", _drop_thebe)
     app.connect("build-finished", _copy_mathjax)
