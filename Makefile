@@ -6,8 +6,16 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: book test lint env lock refresh-outputs clean
 
+# One BLAS thread per process unless the caller says otherwise: with OpenBLAS's default
+# threads, a loaded 2-core machine (or the test suite's own worker processes) spent up to
+# 10x the CPU time spinning (benchmarks/README.md); on an idle machine it costs at most
+# about 1.5x at the smallest sizes.
+export OPENBLAS_NUM_THREADS ?= 1
+
 book: $(STAMP)
-	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	@# --all: Sphinx would otherwise skip notebooks whose source did not change, leaving
+	@# outputs that predate a change in src/ (execute_notebooks: force only acts on read pages).
+	$(BIN)/jupyter-book build . --all --builder html -W -n --keep-going
 	@echo "Book built: open file://$(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)

@@ -20,14 +20,20 @@ class BuiltBook:
     log: str
     returncode: int
     execute_dir: Path
+    offline: str = ""  # the command prefix that cut the build off the network, if any
 
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> BuiltBook:
-    """Build the whole book from clean with warnings as errors and nitpicky references."""
+    """Build the whole book from clean with warnings as errors and nitpicky references, with
+    no network (a network namespace with only a loopback, where unshare allows it: see
+    tests/_offline.py; test_offline_and_stale.py fails in CI if it does not)."""
+    from _offline import offline_prefix
+
     out = tmp_path_factory.mktemp("book")
-    command = [str(JUPYTER_BOOK), "build", str(ROOT), "--path-output", str(out),
-               "--builder", "html", "-W", "-n", "--keep-going"]  # fmt: skip
+    prefix, _ = offline_prefix()
+    command = [*(prefix or ()), str(JUPYTER_BOOK), "build", str(ROOT), "--path-output",
+               str(out), "--builder", "html", "-W", "-n", "--keep-going"]  # fmt: skip
     proc = subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, timeout=1800,
         env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
@@ -36,4 +42,5 @@ def built_book(tmp_path_factory) -> BuiltBook:
     (ROOT / "_build").mkdir(exist_ok=True)
     (ROOT / "_build" / "test-book-build.log").write_text(log)
     build = out / "_build"
-    return BuiltBook(build / "html", log, proc.returncode, build / "jupyter_execute")
+    offline = " ".join(prefix) if prefix else ""
+    return BuiltBook(build / "html", log, proc.returncode, build / "jupyter_execute", offline)

@@ -3,14 +3,12 @@ validation, determinism, and the notebook's parameters against the claim registr
 
 from __future__ import annotations
 
-import ast
 import math
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
-import yaml
+from _notebook_helpers import assert_only_verdict_cell_has_outputs, assert_scales_match_registry
 
 import matrix_sensing as ms
 from matrix_sensing import claims
@@ -28,8 +26,6 @@ from matrix_sensing.experiments.initialization_scale import small_vs_large_init
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "m3_m4_alpha_scaling.ipynb"
-PAPER_PARAMS = ROOT / "notebooks" / "params" / "m3_m4_alpha_scaling_paper.yaml"
-SEEDS = [0, 1, 2, 3, 4]
 
 # A tiny problem that escapes within a few dozen iterations (for bookkeeping tests only).
 TINY = {
@@ -37,16 +33,6 @@ TINY = {
     "alphas_error": [1e-2, 1e-3, 1e-4], "iters_error": 40,
     "alphas_escape": [1e-2, 1e-3, 1e-4], "escape_level": 0.1, "max_iters_escape": 300,
 }  # fmt: skip
-
-
-def parameters_cell(path: Path) -> dict:
-    nb = nbformat.read(path, as_version=4)
-    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    values = {}
-    for node in ast.parse(cell.source).body:
-        assert isinstance(node, ast.Assign), f"parameters cell may only assign: {ast.dump(node)}"
-        values[node.targets[0].id] = ast.literal_eval(node.value)
-    return values
 
 
 @pytest.fixture(scope="module")
@@ -275,25 +261,9 @@ def test_check_alphas_returns_floats():
 # Notebook parameters against the registry -------------------------------------------------
 
 
-def test_parameters_cell_is_the_ci_scale():
-    values = parameters_cell(NOTEBOOK)
-    assert values.pop("seeds") == SEEDS
-    for cid in ("M3", "M4"):
-        assert values == claims.get(cid).params("ci")
-
-
-def test_paper_parameter_file_is_the_paper_scale():
-    values = yaml.safe_load(PAPER_PARAMS.read_text())
-    assert values.pop("seeds") == SEEDS
-    for cid in ("M3", "M4"):
-        assert values == claims.get(cid).params("paper")
-    assert set(values) == set(parameters_cell(NOTEBOOK)) - {"seeds"}
+def test_notebook_parameters_are_the_registry_scales():
+    assert_scales_match_registry(NOTEBOOK, ("M3", "M4"))
 
 
 def test_only_verdict_cell_carries_outputs():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.outputs:
-            assert "nbval-check-output" in cell.metadata.get("tags", []), cell.source[:80]
-    verdicts = [c for c in nb.cells if "verdict" in c.metadata.get("tags", [])]
-    assert len(verdicts) == 1 and verdicts[0] is nb.cells[-1]
+    assert_only_verdict_cell_has_outputs(NOTEBOOK)

@@ -3,13 +3,11 @@ bookkeeping and validation, and the notebook's parameters."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
-import yaml
+from _notebook_helpers import assert_only_verdict_cell_has_outputs, assert_scales_match_registry
 
 from matrix_sensing import GaussianSensing, claims, factorized_gd
 from matrix_sensing.experiments.balancing import (
@@ -22,23 +20,11 @@ from matrix_sensing.metrics import imbalance
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "m8_balancing.ipynb"
-PAPER_PARAMS = ROOT / "notebooks" / "params" / "m8_balancing_paper.yaml"
-SEEDS = [0, 1, 2, 3, 4]
 # A tiny instance of the experiment, for bookkeeping (not for the claim itself).
 TINY = {
     "n1": 8, "n2": 6, "r": 1, "kappa": 1.0, "m": 40, "k": 8, "alpha": 1e-3,
     "step": 0.25, "iters": 60, "step_factors": [2.0, 0.5], "unbalance": 10.0,
 }  # fmt: skip
-
-
-def parameters_cell(path: Path) -> dict:
-    nb = nbformat.read(path, as_version=4)
-    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    values = {}
-    for node in ast.parse(cell.source).body:
-        assert isinstance(node, ast.Assign), f"parameters cell may only assign: {ast.dump(node)}"
-        values[node.targets[0].id] = ast.literal_eval(node.value)
-    return values
 
 
 @pytest.fixture
@@ -196,23 +182,9 @@ def test_claim_registration():
 # The notebook ---------------------------------------------------------------------------
 
 
-def test_parameters_cell_is_the_ci_scale():
-    values = parameters_cell(NOTEBOOK)
-    assert values.pop("seeds") == SEEDS
-    assert values == claims.get("M8").params("ci")
-
-
-def test_paper_parameter_file_is_the_paper_scale():
-    values = yaml.safe_load(PAPER_PARAMS.read_text())
-    assert values.pop("seeds") == SEEDS
-    assert values == claims.get("M8").params("paper")
-    assert set(values) == set(parameters_cell(NOTEBOOK)) - {"seeds"}
+def test_notebook_parameters_are_the_registry_scales():
+    assert_scales_match_registry(NOTEBOOK, ("M8",))
 
 
 def test_only_the_verdict_cell_carries_outputs():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.outputs:
-            assert "nbval-check-output" in cell.metadata.get("tags", []), cell.source[:80]
-    verdicts = [c for c in nb.cells if "verdict" in c.metadata.get("tags", [])]
-    assert len(verdicts) == 1 and verdicts[0] is nb.cells[-1]
+    assert_only_verdict_cell_has_outputs(NOTEBOOK)

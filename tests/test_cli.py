@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from _results_compare import assert_same_results, provenance_block, verdict_outputs
 
 from matrix_sensing import claims, provenance
 from matrix_sensing.cli import main
@@ -36,8 +36,8 @@ def test_list_shows_every_claim_and_its_parameters(capsys):
         (["run", "M99"], "claim_id must be one of"),
         (["run", "M1", "-p", "foo", "1"], "unknown parameter 'foo' for claim M1"),
         (["run", "M1", "-p", "alpha_small", "-1"], "alpha_small must be a number > 0, got -1.0"),
-        (["run", "M1", "-p", "k", "1.5"], "k must be an integer >= 1, got 1.5"),
-        (["run", "M1", "-p", "k", "wide"], "k must be an integer >= 1, got 'wide'"),
+        (["run", "M1", "-p", "k", "1.5"], "k must be an integer >= 1 and <= 10000, got 1.5"),
+        (["run", "M1", "-p", "k", "wide"], "k must be an integer >= 1 and <= 10000, got 'wide'"),
         (["run", "M1", "-p", "alpha_small", "nan"], "alpha_small must be a number > 0"),
         (["run", "M1", "--seeds", "-3"], "seeds must be an integer >= 0, got -3"),
         (["run", "M1", "--scale", "huge"], "invalid choice: 'huge'"),
@@ -54,7 +54,7 @@ def test_bad_usage_exits_2_with_one_clear_line(capsys, args, message):
 def test_bad_usage_from_the_shell_has_no_traceback():
     code, _, err = cli("run", "M1", "-p", "m", "0")
     assert code == 2
-    assert err.strip().splitlines()[-1] == "error: m must be an integer >= 1, got 0"
+    assert err.strip().splitlines()[-1] == "error: m must be an integer >= 1 and <= 1e+06, got 0"
     assert "Traceback" not in err
 
 
@@ -77,7 +77,7 @@ def test_run_writes_notebook_figures_results_and_provenance(passing_run):
     assert (out / "figures" / "fig_errors.png").read_bytes()[:4] == b"\x89PNG"
     results = provenance.read_json(out / "results.json")
     meta = results["provenance"]
-    assert meta == json.loads((out / "provenance.json").read_text())
+    assert meta == provenance_block(out)
     assert meta["kind"] == "claim-run" and meta["name"] == "M1"
     assert meta["seeds"] == [3] and meta["params"]["alpha_small"] == 1e-6
     assert meta["verdict"] == {"M1": True, "M2": True}
@@ -91,16 +91,21 @@ def test_run_writes_notebook_figures_results_and_provenance(passing_run):
 
 
 def test_rerun_is_bit_identical(passing_run, tmp_path):
+    """Two consecutive runs: the same files byte for byte (wall-clock fields aside, see
+    _results_compare), and the executed notebook's verdict output identical as printed
+    (unsanitized, unlike nbval's comparison with the committed output)."""
     _, _, _, first = passing_run
     code, _, stderr = cli("run", "M1", "--seeds", "3", "--out", str(tmp_path), "--quiet")
     assert code == 0, stderr
+    assert assert_same_results(first, tmp_path) == 6  # notebook, 2 JSON, npz, figure, .lock
+    notebook = "m1_m2_small_vs_large_init.ipynb"
+    verdict = verdict_outputs(first / notebook)
+    assert verdict == verdict_outputs(tmp_path / notebook)
+    assert verdict[0]["text"].startswith("M1 PASS (1/1 seeds)")
     a, b = provenance.read_npz(first / "results.npz"), provenance.read_npz(tmp_path / "results.npz")
     assert a.keys() == b.keys()
     for key in a:
         assert np.array_equal(a[key], b[key]), key
-    va = provenance.read_json(first / "results.json")["verdicts"]
-    vb = provenance.read_json(tmp_path / "results.json")["verdicts"]
-    assert va == vb
 
 
 def test_a_failing_claim_exits_1_and_says_fail(tmp_path):

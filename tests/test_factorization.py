@@ -4,18 +4,15 @@ the experiment and the notebook's parameters."""
 
 from __future__ import annotations
 
-import ast
 import itertools
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
-import yaml
+from _notebook_helpers import assert_scales_match_registry
 
 from matrix_sensing import claims, low_rank_target
 from matrix_sensing.experiments.nystrom import nystrom_vs_random
-from matrix_sensing.experiments.robust import psd_target
 from matrix_sensing.factorization import (
     IdentitySensing,
     heron_prediction,
@@ -23,6 +20,7 @@ from matrix_sensing.factorization import (
     scaled_gd_factorization,
 )
 from matrix_sensing.gd import DivergenceError
+from matrix_sensing.targets import psd_target
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "n8_nystrom.ipynb"
@@ -197,22 +195,7 @@ def test_experiment_rejects_bad_parameters(override, message):
         nystrom_vs_random(**{**SMALL, **override}, seed=0)
 
 
-def parameters_cell(path: Path) -> dict:
-    nb = nbformat.read(path, as_version=4)
-    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    values = {}
-    for node in ast.parse(cell.source).body:
-        assert isinstance(node, ast.Assign), f"parameters cell may only assign: {ast.dump(node)}"
-        values[node.targets[0].id] = ast.literal_eval(node.value)
-    return values
-
-
 def test_claim_over_five_seeds_and_notebook_parameters():
     verdict = claims.verdict("N8", [claims.check("N8", seed=s) for s in range(5)])
     assert verdict.passed, verdict.line()
-    values = parameters_cell(NOTEBOOK)
-    assert values.pop("seeds") == [0, 1, 2, 3, 4]
-    assert values == claims.get("N8").params("ci")
-    paper = yaml.safe_load((ROOT / "notebooks" / "params" / "n8_nystrom_paper.yaml").read_text())
-    assert paper.pop("seeds") == [0, 1, 2, 3, 4]
-    assert paper == claims.get("N8").params("paper")
+    assert_scales_match_registry(NOTEBOOK, ("N8",))

@@ -4,14 +4,12 @@ claim registry."""
 
 from __future__ import annotations
 
-import ast
 import math
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
-import yaml
+from _notebook_helpers import assert_scales_match_registry
 
 import matrix_sensing as ms
 from matrix_sensing import claims
@@ -28,8 +26,6 @@ from matrix_sensing.rebalancing import rebalance
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "n2_n4_imbalance.ipynb"
-PAPER_PARAMS = ROOT / "notebooks" / "params" / "n2_n4_imbalance_paper.yaml"
-SEEDS = [0, 1, 2, 3, 4]
 
 # A tiny problem whose every phase fits in a few hundred cheap iterations (bookkeeping only).
 TINY = {
@@ -38,16 +34,6 @@ TINY = {
     "final_window": [1.0, 2.0], "signal_level": 1e-2, "levels": [1e-6, 1e-9], "exact_iters": 150,
     "rebalance_below": 1e-4, "rebalance_floor": 0.5, "rebalance_iters": 150,
 }  # fmt: skip
-
-
-def parameters_cell(path: Path) -> dict:
-    nb = nbformat.read(path, as_version=4)
-    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    values = {}
-    for node in ast.parse(cell.source).body:
-        assert isinstance(node, ast.Assign), f"parameters cell may only assign: {ast.dump(node)}"
-        values[node.targets[0].id] = ast.literal_eval(node.value)
-    return values
 
 
 def factors(n1, n2, k, seed=0, spectrum=None):
@@ -370,15 +356,5 @@ def test_claims_registered_with_their_source():
     assert claims.get("N4").threshold("rebalance_speedup").value == 5.0
 
 
-def test_parameters_cell_is_the_ci_scale():
-    values = parameters_cell(NOTEBOOK)
-    assert values.pop("seeds") == SEEDS
-    for cid in ("N2", "N3", "N4"):
-        assert values == claims.get(cid).params("ci"), cid
-
-
-def test_paper_parameter_file_is_the_paper_scale():
-    values = yaml.safe_load(PAPER_PARAMS.read_text())
-    assert values.pop("seeds") == SEEDS
-    for cid in ("N2", "N3", "N4"):
-        assert values == claims.get(cid).params("paper"), cid
+def test_notebook_parameters_are_the_registry_scales():
+    assert_scales_match_registry(NOTEBOOK, ("N2", "N3", "N4"))

@@ -3,13 +3,11 @@ runs of M1/M2, the trajectory experiment behind its figures, and the notebook's 
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
-import yaml
+from _notebook_helpers import assert_only_verdict_cell_has_outputs, assert_scales_match_registry
 
 from matrix_sensing import claims
 from matrix_sensing.experiments import Run, small_vs_large_init
@@ -23,20 +21,8 @@ from matrix_sensing.metrics import effective_rank
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "m9_low_rank_bias.ipynb"
-PAPER_PARAMS = ROOT / "notebooks" / "params" / "m9_low_rank_bias_paper.yaml"
-SEEDS = [0, 1, 2, 3, 4]
 # Configuration B with a few iterations: for bookkeeping, not for the claim itself.
 CHEAP = {"iters_small": 20, "iters_large": 20}
-
-
-def parameters_cell(path: Path) -> dict:
-    nb = nbformat.read(path, as_version=4)
-    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    values = {}
-    for node in ast.parse(cell.source).body:
-        assert isinstance(node, ast.Assign), f"parameters cell may only assign: {ast.dump(node)}"
-        values[node.targets[0].id] = ast.literal_eval(node.value)
-    return values
 
 
 def _rotated(sigma, n1=6, n2=5, seed=0):
@@ -61,7 +47,7 @@ def test_sigma_ratio_on_a_known_spectrum():
     [
         (np.eye(3), 3, ValueError, "r must be an integer >= 1 and <= 2, got 3"),
         (np.eye(3), 0, ValueError, "r must be an integer >= 1"),
-        (np.diag([1.0, 0.0, 0.0]), 2, ValueError, "M must have rank >= r=2"),
+        (np.diag([1.0, 0.0, 0.0]), 2, ValueError, "M has rank < r=2"),
         (np.ones(3), 1, ValueError, "M must have 2 dimensions"),
     ],
 )
@@ -162,23 +148,9 @@ def test_trajectory_validates(override, error, message):
 # The notebook ---------------------------------------------------------------------------
 
 
-def test_parameters_cell_is_the_ci_scale():
-    values = parameters_cell(NOTEBOOK)
-    assert values.pop("seeds") == SEEDS
-    assert values == claims.get("M9").params("ci")
-
-
-def test_paper_parameter_file_is_the_paper_scale():
-    values = yaml.safe_load(PAPER_PARAMS.read_text())
-    assert values.pop("seeds") == SEEDS
-    assert values == claims.get("M9").params("paper")
-    assert set(values) == set(parameters_cell(NOTEBOOK)) - {"seeds"}
+def test_notebook_parameters_are_the_registry_scales():
+    assert_scales_match_registry(NOTEBOOK, ("M9",))
 
 
 def test_only_the_verdict_cell_carries_outputs():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.outputs:
-            assert "nbval-check-output" in cell.metadata.get("tags", []), cell.source[:80]
-    verdicts = [c for c in nb.cells if "verdict" in c.metadata.get("tags", [])]
-    assert len(verdicts) == 1 and verdicts[0] is nb.cells[-1]
+    assert_only_verdict_cell_has_outputs(NOTEBOOK)

@@ -114,6 +114,31 @@ def test_subspace_distance(rng):
 # Spectra -------------------------------------------------------------------------------
 
 
+def test_subspace_distance_orthonormal_fast_path_agrees(rng):
+    for p, q in ((3, 3), (4, 2)):
+        A = np.linalg.qr(rng.standard_normal((9, p)))[0]
+        B = np.linalg.qr(A[:, :q] + 0.1 * rng.standard_normal((9, q)))[0]
+        fast = metrics.subspace_distance(A, B, orthonormal=True)
+        assert fast == pytest.approx(metrics.subspace_distance(A, B), rel=1e-10)
+        assert 0 < fast < 1
+    eye = np.eye(4)
+    assert metrics.subspace_distance(eye[:, :2], eye[:, 2:], orthonormal=True) == 1.0
+    with pytest.raises(ValueError, match=r"orthonormal=True needs p >= q"):
+        metrics.subspace_distance(eye[:, :1], eye[:, 1:3], orthonormal=True)
+
+
+def test_top_subspace_sine(rng):
+    basis = np.linalg.qr(rng.standard_normal((7, 2)))[0]
+    noise = np.linalg.qr(rng.standard_normal((7, 3)))[0]
+    noise -= basis @ (basis.T @ noise)  # orthogonal to the basis, so it ranks last
+    U = np.hstack([basis * [3.0, 2.0], 1e-3 * noise[:, :1]])  # (7, 3)
+    assert metrics.top_subspace_sine(U, basis) < 1e-12
+    left = np.linalg.svd(U, full_matrices=False)[0][:, :2]
+    assert metrics.top_subspace_sine(U, noise[:, :2]) == metrics.subspace_distance(
+        left, noise[:, :2]
+    )
+
+
 def test_singular_values_sorted(rng):
     sigma = np.array([0.5, 4.0, 2.0])
     M = orthonormal(rng, 6, 3) @ np.diag(sigma) @ orthonormal(rng, 5, 3).T

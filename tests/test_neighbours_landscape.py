@@ -4,14 +4,11 @@ determinism, and the notebooks' parameters against the claim registry."""
 
 from __future__ import annotations
 
-import ast
 import math
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
-import yaml
+from _notebook_helpers import assert_scales_match_registry
 
 import matrix_sensing as ms
 from matrix_sensing import claims
@@ -34,13 +31,11 @@ from matrix_sensing.experiments.nuclear_norm import (
     check_alphas,
     identity_init_limit,
     min_trace_certificate,
-    psd_target,
     symmetric_sensing,
 )
 from matrix_sensing.gd import DivergenceError
+from matrix_sensing.targets import psd_target
 
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = [0, 1, 2, 3, 4]
 NOTEBOOKS = {
     "N5": "n5_balancing_free",
     "N9": "n9_landscape",
@@ -54,16 +49,6 @@ TINY_N9 = {"n1": 8, "n2": 6, "r": 1, "kappa": 1.0, "m": 60, "starts": 4, "alpha"
            "step": 0.3, "iters": 40, "record_every": 5}  # fmt: skip
 TINY_N10 = {"n": 6, "r": 1, "kappa": 1.0, "m": 12, "alphas": [1e-1, 1e-3], "step": 0.5,
             "iters": 60}  # fmt: skip
-
-
-def parameters_cell(path: Path) -> dict:
-    nb = nbformat.read(path, as_version=4)
-    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    values = {}
-    for node in ast.parse(cell.source).body:
-        assert isinstance(node, ast.Assign), f"parameters cell may only assign: {ast.dump(node)}"
-        values[node.targets[0].id] = ast.literal_eval(node.value)
-    return values
 
 
 @pytest.fixture
@@ -304,7 +289,7 @@ def test_balancing_free_validates_parameters(change, message):
 
 
 def test_psd_target_and_symmetric_sensing():
-    X, Q = psd_target(7, 2, 2.0, seed=0)
+    X, Q = psd_target(7, 2, 2.0, seed=0, return_basis=True)
     np.testing.assert_allclose(Q.T @ Q, np.eye(2), atol=1e-14)
     np.testing.assert_allclose(np.linalg.eigvalsh(X)[::-1][:3], [1.0, 0.5, 0.0], atol=1e-14)
     op = symmetric_sensing(5, 7, seed=1)
@@ -315,7 +300,7 @@ def test_psd_target_and_symmetric_sensing():
 
 def test_identity_start_is_exactly_symmetric_gradient_descent():
     n, step, iters, alpha = 6, 0.4, 40, 1e-2
-    X, _ = psd_target(n, 1, 1.0, seed=0)
+    X, _ = psd_target(n, 1, 1.0, seed=0, return_basis=True)
     op = symmetric_sensing(15, n, seed=1)
     y = op(X)
     U0 = ms.initialization.identity_init(n, n, alpha)
@@ -330,7 +315,7 @@ def test_identity_start_is_exactly_symmetric_gradient_descent():
 def test_symmetric_loss_gradient_is_the_asymmetric_step_direction():
     # d/dU of 1/4 ||A(U U^T) - y||^2 equals E U, the asymmetric gradient E V at V = U.
     n = 5
-    X, _ = psd_target(n, 1, 1.0, seed=3)
+    X, _ = psd_target(n, 1, 1.0, seed=3, return_basis=True)
     op = symmetric_sensing(12, n, seed=4)
     y = op(X)
     U = np.random.default_rng(5).standard_normal((n, n)) * 0.3
@@ -350,7 +335,7 @@ def test_symmetric_loss_gradient_is_the_asymmetric_step_direction():
 
 def test_min_trace_certificate_succeeds_with_many_and_fails_with_few_measurements():
     n = 6
-    _, Q = psd_target(n, 1, 1.0, seed=0)
+    _, Q = psd_target(n, 1, 1.0, seed=0, return_basis=True)
     many = min_trace_certificate(symmetric_sensing(30, n, seed=1), Q)
     assert many["certificate"] < 1 and many["injectivity"] > 0
     assert many["constraint_residual"] < 1e-10
@@ -361,7 +346,7 @@ def test_min_trace_certificate_succeeds_with_many_and_fails_with_few_measurement
 
 
 def test_min_trace_certificate_rejects_bad_input():
-    _, Q = psd_target(4, 1, 1.0, seed=0)
+    _, Q = psd_target(4, 1, 1.0, seed=0, return_basis=True)
     with pytest.raises(ValueError, match="op must have symmetric measurement matrices"):
         min_trace_certificate(ms.GaussianSensing(10, (4, 4), seed=0), Q)
     with pytest.raises(ValueError, match="Q must have 1 <= r < n orthonormal columns"):
@@ -425,9 +410,4 @@ def test_identity_init_limit_validates_parameters(change, message):
 def test_notebook_parameters_and_paper_yaml_match_the_registry(claim_id, stem):
     claim = claims.get(claim_id)
     assert claim.notebook == f"notebooks/{stem}.ipynb"
-    values = parameters_cell(ROOT / claim.notebook)
-    assert values.pop("seeds") == SEEDS
-    assert values == claim.params("ci")
-    paper = yaml.safe_load((ROOT / "notebooks" / "params" / f"{stem}_paper.yaml").read_text())
-    assert paper.pop("seeds") == SEEDS
-    assert paper == claim.params("paper")
+    assert_scales_match_registry(claim.notebook, (claim_id,))

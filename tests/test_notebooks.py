@@ -5,29 +5,19 @@ nbval itself runs over notebooks/ as part of the suite (see addopts in pyproject
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import nbformat
 import papermill
 import pytest
 import yaml
+from _notebook_helpers import parameters_cell
 
 from matrix_sensing import claims
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "m1_m2_small_vs_large_init.ipynb"
 SEEDS = [0, 1, 2, 3, 4]
-
-
-def parameters_cell(path: Path) -> dict:
-    nb = nbformat.read(path, as_version=4)
-    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    values = {}
-    for node in ast.parse(cell.source).body:
-        assert isinstance(node, ast.Assign), f"parameters cell may only assign: {ast.dump(node)}"
-        values[node.targets[0].id] = ast.literal_eval(node.value)
-    return values
 
 
 def _claims_by_notebook() -> dict[str, list[str]]:

@@ -6,14 +6,13 @@ notebooks/m5_m7_phases.ipynb; these tests use synthetic histories and tiny runs.
 
 from __future__ import annotations
 
-import ast
 import math
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 import yaml
+from _notebook_helpers import parameters_cell
 
 from matrix_sensing import claims, metrics
 from matrix_sensing.claims.phases import (
@@ -44,16 +43,6 @@ PAPER_YAML = ROOT / "notebooks" / "params" / "m5_m7_phases_paper.yaml"
 SEEDS = [0, 1, 2, 3, 4]
 TINY = {"n1": 8, "n2": 6, "r": 1, "kappa": 1.0, "m": 60, "k": 8, "alpha": 1e-3, "step": 0.25,
         "iters": 40}  # fmt: skip
-
-
-def parameters_cell(path: Path) -> dict:
-    nb = nbformat.read(path, as_version=4)
-    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    values = {}
-    for node in ast.parse(cell.source).body:
-        assert isinstance(node, ast.Assign), f"parameters cell may only assign: {ast.dump(node)}"
-        values[node.targets[0].id] = ast.literal_eval(node.value)
-    return values
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +105,23 @@ def test_recorded_power_iteration_matches_a_direct_computation():
         assert run.data["pi_product_norm"][t] == pytest.approx(
             np.linalg.norm(U @ V.T, 2), rel=1e-10
         )
+
+
+def test_perturbation_is_the_spectral_error_relative_to_sigma_r():
+    # data["perturbation"] = ||A*(y) - X|| / σ_r(X), recomputed from the same problem; more
+    # measurements bring the spectral estimate closer to X (same seed, same target).
+    from matrix_sensing.experiments._common import sensing_problem, spawn_seeds
+
+    problem_seed, _ = spawn_seeds(4, 2)
+    values = []
+    for m in (60, 600):
+        run = phases(**{**TINY, "m": m}, seed=4)
+        X, op, y = sensing_problem(8, 6, 1, 1.0, m, seed=problem_seed)
+        np.testing.assert_array_equal(run.truth, X)
+        expected = np.linalg.norm(op.adjoint(y) - X, 2) / np.linalg.svd(X, compute_uv=False)[0]
+        assert run.data["perturbation"] == pytest.approx(expected, rel=1e-12)
+        values.append(run.data["perturbation"])
+    assert values[1] < values[0]
 
 
 # Measurement definitions on synthetic histories ---------------------------------------------

@@ -4,13 +4,11 @@ notebook's parameters."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
-import yaml
+from _notebook_helpers import assert_scales_match_registry
 
 from matrix_sensing import GaussianSensing, claims, factorized_gd, low_rank_target, metrics
 from matrix_sensing.experiments.preconditioning import first_below, gd_until, preconditioning
@@ -256,21 +254,5 @@ def test_experiment_rejects_bad_parameters(override, error, message):
 # the notebook's parameters are the registry's scales -----------------------------------------
 
 
-def parameters_cell(path: Path) -> dict:
-    nb = nbformat.read(path, as_version=4)
-    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    values = {}
-    for node in ast.parse(cell.source).body:
-        assert isinstance(node, ast.Assign), f"parameters cell may only assign: {ast.dump(node)}"
-        values[node.targets[0].id] = ast.literal_eval(node.value)
-    return values
-
-
-def test_notebook_parameters_and_paper_yaml_match_the_registry():
-    values = parameters_cell(NOTEBOOK)
-    assert values.pop("seeds") == [0, 1, 2, 3, 4]
-    assert values == claims.get("N7").params("ci")
-    path = ROOT / "notebooks" / "params" / "n7_preconditioning_paper.yaml"
-    paper = yaml.safe_load(path.read_text())
-    assert paper.pop("seeds") == [0, 1, 2, 3, 4]
-    assert paper == claims.get("N7").params("paper")
+def test_notebook_parameters_are_the_registry_scales():
+    assert_scales_match_registry(NOTEBOOK, ("N7",))

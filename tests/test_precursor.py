@@ -4,14 +4,13 @@ claim registry."""
 
 from __future__ import annotations
 
-import ast
 import math
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 import yaml
+from _notebook_helpers import parameters_cell
 
 from matrix_sensing import claims
 from matrix_sensing.claims.curse_of_symmetry import measure_n1, t2_loss_growth
@@ -49,16 +48,6 @@ TINY_CURSE = {
     "n": 8, "eigenvalues": [1.0, 0.5], "m": 80, "widths": [2, 3], "init_scale": 1e-2,
     "step": 0.3, "iters": 200, "check_times": [50, 100, 200], "record_every": 10,
 }  # fmt: skip
-
-
-def parameters_cell(path: Path) -> dict:
-    nb = nbformat.read(path, as_version=4)
-    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    values = {}
-    for node in ast.parse(cell.source).body:
-        assert isinstance(node, ast.Assign), f"parameters cell may only assign: {ast.dump(node)}"
-        values[node.targets[0].id] = ast.literal_eval(node.value)
-    return values
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +164,18 @@ def test_precursor_run_records_what_the_claims_measure(tiny_precursor):
         measured = claims.evaluate(cid, run).measured
         assert set(measured) == {t.quantity for t in claims.get(cid).thresholds}
         assert all(math.isfinite(v) for v in measured.values()), (cid, measured)
+
+
+def test_p1_perturbation_is_the_spectral_error_relative_to_lambda_r(tiny_precursor):
+    # data["p1_perturbation"] = ||A*(y) - X|| / λ_r(X) on P1's problem, recomputed.
+    from matrix_sensing.experiments._common import spawn_seeds
+    from matrix_sensing.experiments.symmetric import symmetric_problem
+
+    p1_seed = spawn_seeds(3, 3)[0]
+    X, op, y = symmetric_problem(8, 1, 60, seed=spawn_seeds(p1_seed, 2)[0], kappa=1.0)
+    np.testing.assert_array_equal(tiny_precursor.truth, X)
+    expected = np.linalg.norm(op.adjoint(y) - X, 2) / np.linalg.eigvalsh(X)[-1]
+    assert tiny_precursor.data["p1_perturbation"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_precursor_is_deterministic(tiny_precursor):

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from matrix_sensing import linear_spectrum, low_rank_target, small_random_init
+from matrix_sensing.symmetric import psd_target as psd_target_compat
+from matrix_sensing.targets import psd_target
 
 # Targets ------------------------------------------------------------------------------
 
@@ -98,3 +100,14 @@ def test_u0_and_v0_are_different_draws():
     U0, V0 = small_random_init(200, 200, 20, 1.0, seed=1)
     corr = np.corrcoef(U0.ravel(), V0.ravel())[0, 1]
     assert abs(corr) < 6 / np.sqrt(U0.size)
+
+
+def test_psd_target_is_exactly_symmetric_psd_with_its_basis():
+    X, Q = psd_target(9, 3, 4.0, seed=2, return_basis=True)
+    assert np.array_equal(X, X.T)
+    np.testing.assert_allclose(Q.T @ Q, np.eye(3), atol=1e-14)
+    np.testing.assert_allclose(X, (Q * linear_spectrum(3, 4.0)) @ Q.T, atol=1e-15)
+    np.testing.assert_array_equal(psd_target(9, 3, 4.0, seed=2), X)
+    assert psd_target_compat is psd_target  # still importable from matrix_sensing.symmetric
+    with pytest.raises(ValueError, match="r must be an integer >= 1 and <= 9, got 10"):
+        psd_target(9, 10, seed=0)

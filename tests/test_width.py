@@ -4,14 +4,12 @@ parameters against the claim registry."""
 
 from __future__ import annotations
 
-import ast
 import math
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
-import yaml
+from _notebook_helpers import assert_scales_match_registry
 
 import matrix_sensing as ms
 from matrix_sensing import claims
@@ -28,8 +26,6 @@ from matrix_sensing.experiments.width import (
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "m10_width.ipynb"
-PAPER_PARAMS = ROOT / "notebooks" / "params" / "m10_width_paper.yaml"
-SEEDS = [0, 1, 2, 3, 4]
 
 # A tiny problem (rank 1) that escapes within a few dozen iterations.
 TINY = {
@@ -37,16 +33,6 @@ TINY = {
     "alpha": 1e-4, "step": 0.25, "iters": 300, "escape_level": 0.1,
     "extra_width": 8, "extra_alphas": [1e-2],
 }  # fmt: skip
-
-
-def parameters_cell(path: Path) -> dict:
-    nb = nbformat.read(path, as_version=4)
-    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    values = {}
-    for node in ast.parse(cell.source).body:
-        assert isinstance(node, ast.Assign), f"parameters cell may only assign: {ast.dump(node)}"
-        values[node.targets[0].id] = ast.literal_eval(node.value)
-    return values
 
 
 @pytest.fixture(scope="module")
@@ -244,14 +230,5 @@ def test_validators_return_clean_lists():
 # Notebook and parameter file --------------------------------------------------------------
 
 
-def test_parameters_cell_is_the_ci_scale():
-    values = parameters_cell(NOTEBOOK)
-    assert values.pop("seeds") == SEEDS
-    assert values == claims.get("M10").params("ci")
-
-
-def test_paper_parameter_file_is_the_paper_scale():
-    values = yaml.safe_load(PAPER_PARAMS.read_text())
-    assert values.pop("seeds") == SEEDS
-    assert values == claims.get("M10").params("paper")
-    assert set(values) == set(parameters_cell(NOTEBOOK)) - {"seeds"}
+def test_notebook_parameters_are_the_registry_scales():
+    assert_scales_match_registry(NOTEBOOK, ("M10",))

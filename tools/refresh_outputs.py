@@ -16,18 +16,32 @@ from pathlib import Path
 
 import nbformat
 import papermill
+from papermill.exceptions import PapermillExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKED = "nbval-check-output"
+ERROR_MARKER = "papermill-error-cell-tag"
 
 
 def refresh(path: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         executed = Path(tmp) / path.name
-        papermill.execute_notebook(
-            str(path), str(executed), cwd=str(path.parent), progress_bar=False
-        )
+        try:
+            papermill.execute_notebook(
+                str(path), str(executed), cwd=str(path.parent), progress_bar=False
+            )
+        except PapermillExecutionError:
+            pass  # judged below, cell by cell
         nb = nbformat.read(executed, as_version=4)
+    # papermill marks a failure with extra markdown cells; they are not the notebook's.
+    nb.cells = [c for c in nb.cells if ERROR_MARKER not in c.metadata.get("tags", [])]
+    for cell in nb.cells:
+        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        # A claim that fails honestly raises in its verdict cell (tagged raises-exception
+        # so the book still builds); that FAIL output is what nbval must compare. An error
+        # anywhere else is a broken notebook.
+        if errors and "raises-exception" not in cell.metadata.get("tags", []):
+            raise RuntimeError(f"{path.name}: cell raised {errors[0].ename}: {errors[0].evalue}")
     # papermill adds its own metadata; keep the source notebook's cells and metadata.
     source = nbformat.read(path, as_version=4)
     executed_cells = [
@@ -50,8 +64,9 @@ def main() -> None:
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args()
     for path in args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb")):
+        path = path.resolve()
         print(f"refreshing {path.relative_to(ROOT)}")
-        refresh(path.resolve())
+        refresh(path)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,11 @@ verdicts with the worst measured values over seeds, the thresholds and the runti
 has been executed (``doctree-resolved`` runs after the read phase), so nothing on the table
 is typed by hand: a claim that fails shows FAIL, and a registered claim that no notebook
 measured shows "not run".
+
+Claim M11 of the digest ("figures analogous to the precursor's") is not measurable. Its row
+says so and links to the figures; it has no value, threshold or verdict. The links are
+resolved from the labels of the figures on their pages, and a label that no longer exists
+is a build warning, so the row cannot silently point at nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +25,28 @@ from sphinx.util.docutils import SphinxDirective
 
 RECORD_KEY = "claims_record"
 logger = logging.getLogger(__name__)
+
+# Rows without a measurement: id -> (title, the registered claim they follow, description,
+# [(link text, figure label)], verdict text). Descriptions, never numbers.
+QUALITATIVE = {
+    "M11": (
+        "Figures analogous to the precursor's",
+        "M10",
+        "Qualitative, no threshold: the figures below are drawn in the style of the "
+        "symmetric precursor's figures (Stöger & Soltanolkotabi, NeurIPS 2021) and labelled "
+        '"analogous to" them; which of that paper\'s figures they match is not verified.',
+        [
+            (
+                "phase figure: test error, subspace angles and singular values, phases shaded "
+                "(M5–M7)",
+                "fig-m5-m7-phases",
+            ),
+            ("test error against α on log-log axes, min/max over seeds (M3)", "fig-m3"),
+            ("test error against the iteration for several widths k (M10)", "fig-m10-error"),
+        ],
+        "qualitative",
+    ),
+}
 
 
 class scoreboard_placeholder(nodes.General, nodes.Element):
@@ -81,7 +108,7 @@ def _checks(verdict: dict) -> nodes.Node:
         bound = (
             f"∈ [{threshold[0]:.3g}, {threshold[1]:.3g}]"
             if c["relation"] == "in"
-            else f"{symbol} {threshold:.0e}"
+            else f"{symbol} {threshold:.3g}"
         )
         worst = c["worst"] if isinstance(c["worst"], str) else f"{c['worst']:.2e}"
         margin = c["margin"]
@@ -89,6 +116,40 @@ def _checks(verdict: dict) -> nodes.Node:
             margin = "×>1000" if margin > 1000 else f"×{margin:.3g}"
         block += nodes.line(text=f"{c['quantity']} {worst} {bound} ({margin})")
     return block
+
+
+def _figure_link(app, fromdocname: str, text: str, label: str) -> nodes.Node:
+    labels = app.env.domaindata["std"]["anonlabels"]
+    if label not in labels:
+        logger.warning(f"scoreboard: the figure label {label!r} is not defined on any page")
+        return nodes.Text(text)
+    docname, anchor = labels[label]
+    uri = f"{app.builder.get_relative_uri(fromdocname, docname)}#{anchor}"
+    return nodes.reference("", "", nodes.Text(text), refuri=uri, internal=True)
+
+
+def _qualitative_row(app, fromdocname: str, claim_id: str) -> nodes.row:
+    title, _after, description, figures, verdict = QUALITATIVE[claim_id]
+    block = nodes.line_block()
+    block += nodes.line(text=description)
+    for text, label in figures:
+        line = nodes.line()
+        line += _figure_link(app, fromdocname, text, label)
+        block += line
+    row = nodes.row(classes=["claim-qualitative"])
+    status = nodes.emphasis(text=verdict, classes=["claim-qualitative"])
+    for value in (f"{claim_id}: {title}", block, "—", status, "—"):
+        row += _cell(value)
+    return row
+
+
+def _order(ids: list[str]) -> list[str]:
+    """Registered claims, with each qualitative row after the claim it follows."""
+    ordered = []
+    for claim_id in ids:
+        ordered.append(claim_id)
+        ordered += [q for q, spec in QUALITATIVE.items() if spec[1] == claim_id]
+    return ordered
 
 
 def _table(app, fromdocname: str, ids: list[str], titles: dict, found: dict) -> nodes.table:
@@ -105,7 +166,10 @@ def _table(app, fromdocname: str, ids: list[str], titles: dict, found: dict) -> 
     head += row
     group += head
     body = nodes.tbody()
-    for claim_id in ids:
+    for claim_id in _order(ids):
+        if claim_id in QUALITATIVE:
+            body += _qualitative_row(app, fromdocname, claim_id)
+            continue
         row = nodes.row()
         if claim_id not in found:
             status = nodes.strong(text="not run", classes=["claim-not-run"])
@@ -147,7 +211,8 @@ def _fill(app, doctree, fromdocname):
     summary = nodes.paragraph(
         text=f"{passed} of {len(ids)} registered claims pass on every seed; "
         f"{len(ids) - len(set(ids) & set(found))} not run; "
-        f"{sum(1 for c in ids if c in found and not found[c][1]['passed'])} failing."
+        f"{sum(1 for c in ids if c in found and not found[c][1]['passed'])} failing. "
+        f"{', '.join(QUALITATIVE)} is qualitative (figures, no threshold) and not counted."
     )
     for node in placeholders:
         node.replace_self([summary, _table(app, fromdocname, ids, titles, found)])

@@ -5,10 +5,11 @@ Xie, COLT 2023): matrix sensing by factorized gradient descent from small initia
 from importlib.metadata import PackageNotFoundError, version
 
 from . import claims, experiments, metrics
+from .factored import EntrySampling, RankOneSensing
 from .gd import DivergenceError, GDResult, factorized_gd
 from .initialization import small_random_init
 from .operators import GaussianSensing
-from .targets import linear_spectrum, low_rank_target
+from .targets import linear_spectrum, low_rank_target, psd_target
 
 try:
     __version__ = version("matrix-sensing")
@@ -17,8 +18,10 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 __all__ = [
     "DivergenceError",
+    "EntrySampling",
     "GDResult",
     "GaussianSensing",
+    "RankOneSensing",
     "__version__",
     "claims",
     "experiments",
@@ -26,5 +29,6 @@ __all__ = [
     "linear_spectrum",
     "low_rank_target",
     "metrics",
+    "psd_target",
     "small_random_init",
 ]

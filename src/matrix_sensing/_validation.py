@@ -12,6 +12,11 @@ import numbers
 
 import numpy as np
 
+# The largest dense float64 array the package allocates (1.6 GB): a guard so that a mistyped
+# size (n1=10**9) ends in a clear error rather than a MemoryError or an exhausted machine.
+# The paper-scale problems use at most ~2e7 entries (m * n1 * n2 for the sensing operator).
+MAX_ENTRIES = 2 * 10**8
+
 
 def integer(name: str, value, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """Return ``value`` as an int, or raise naming ``name`` and the allowed range."""
@@ -51,12 +56,20 @@ def real(
 def array(name: str, value, *, ndim: int | tuple[int, ...], shape=None) -> np.ndarray:
     """Return ``value`` as a finite float64 array with the given ``ndim`` (and ``shape``).
 
-    ``shape`` may contain ``None`` for free axes. Raises naming ``name``.
+    ``shape`` may contain ``None`` for free axes. Only real numbers are accepted: strings,
+    booleans, complex numbers and ragged lists raise ``TypeError`` (rather than being converted
+    silently). Raises naming ``name``.
     """
     try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a real array, got {type(value).__name__}") from exc
+        raw = np.asarray(value)
+        if raw.dtype.kind == "O":  # a list mixing Python ints, floats and other objects
+            if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in raw.flat):
+                raise TypeError
+        elif raw.dtype.kind not in "iuf":
+            raise TypeError
+        arr = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TypeError(f"{name} must be an array of real numbers, got {_describe(value)}") from exc
     allowed = (ndim,) if isinstance(ndim, int) else ndim
     if arr.ndim not in allowed:
         raise ValueError(
@@ -74,9 +87,33 @@ def array(name: str, value, *, ndim: int | tuple[int, ...], shape=None) -> np.nd
     return arr
 
 
+def _describe(value) -> str:
+    dtype = getattr(value, "dtype", None)
+    return f"{type(value).__name__} of dtype {dtype}" if dtype is not None else type(value).__name__
+
+
+def entries(what: str, *dims: tuple[str, int]) -> int:
+    """Check that a dense array ``what`` with the given ``(name, size)`` dimensions (sizes
+    already validated) stays within :data:`MAX_ENTRIES`; the error names the sizes to reduce.
+    """
+    count = math.prod(size for _, size in dims)
+    if count > MAX_ENTRIES:
+        product = " * ".join(f"{name}={size}" for name, size in dims)
+        names = " or ".join(dict.fromkeys(name for name, _ in dims))
+        raise ValueError(
+            f"{what} would have {product} = {count:.3g} entries, more than the {MAX_ENTRIES:.0e} "
+            f"this package allocates; reduce {names}"
+        )
+    return count
+
+
 def choice(name: str, value, allowed) -> str:
     """Return ``value`` if it is one of ``allowed``, or raise listing them."""
-    if value not in allowed:
+    try:
+        known = value in allowed
+    except TypeError:  # an unhashable value (a list) tested against a set or dict
+        known = False
+    if not known:
         raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
     return value
 

@@ -1,9 +1,14 @@
 """``python -m matrix_sensing`` (also the ``matrix-sensing`` command): list the claims, rerun
 one with your own parameters, or run a sweep.
 
-Exit status: 0 when the claim holds, 1 when it fails (or the run diverged), 2 for bad usage
-(unknown claim or parameter, a value of the wrong type or out of range): one line on stderr,
-no traceback.
+Exit status: 0 when the claim holds, 1 when it fails (or the run diverged, or a results file
+is corrupt), 2 for bad usage (unknown claim or parameter, a value of the wrong type or out of
+range), 130 when interrupted (Ctrl-C): one line on stderr, no traceback.
+
+A run writes its results into the output folder only once the notebook has finished, and
+``results.json`` last: a folder with a ``results.json`` holds one complete run (every file it
+lists is from that run); an interrupted run leaves either the previous complete run or no
+``results.json``, never a mix that looks complete.
 """
 
 from __future__ import annotations
@@ -11,8 +16,14 @@ from __future__ import annotations
 import argparse
 import ast
 import base64
+import contextlib
 import json
+import os
+import re
+import shutil
+import signal
 import sys
+import tempfile
 from pathlib import Path
 
 from . import claims, provenance
@@ -26,8 +37,30 @@ class UsageError(Exception):
     """Bad command-line usage: printed as one line, exit status 2."""
 
 
+class Interrupted(Exception):
+    """Ctrl-C, after cleaning up: the message says what was kept; exit status 130."""
+
+
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with the one-line errors of the rest of the command line (``error:
+    <message>``, exit status 2, no usage block), and values such as ``-1e-05``, ``-.5``,
+    ``-inf`` or ``-Infinity`` read as values, not as options (argparse alone knows only
+    ``-12`` and ``-1.5``; none of our options starts with a digit, ``.``, ``i`` or ``n``).
+    The subparsers (``run``, ``sweep``) are of this class too."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m matrix_sensing",
         description="Rerun the claims of the matrix-sensing companion.",
     )
@@ -90,11 +123,12 @@ def _glued(nb, key: str):
             scrapbook = output.get("metadata", {}).get("scrapbook", {})
             if scrapbook.get("name") == key:
                 prefix = scrapbook.get("mime_prefix", "")
-                return {k[len(prefix):]: v for k, v in output.get("data", {}).items()}
+                return {k[len(prefix) :]: v for k, v in output.get("data", {}).items()}
     return None
 
 
 def _figures(nb, folder: Path) -> list[Path]:
+    """Write the notebook's PNG figures (glued ones under their glue name) into ``folder``."""
     written = []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
@@ -108,30 +142,77 @@ def _figures(nb, folder: Path) -> list[Path]:
 
 
 def cmd_run(args) -> int:
-    import nbformat
-    import papermill
-
     values = _parameters(args)
     claim = claims.get(args.claim)
     notebook = REPO / claim.notebook
     if not notebook.is_file():
         raise UsageError(f"notebook {claim.notebook} not found: run from a clone of the repository")
     out = args.out or Path("results") / f"{args.claim}-{args.scale}"
-    out.mkdir(parents=True, exist_ok=True)
-    executed = out / notebook.name
+    try:
+        with provenance._exclusive(out):
+            provenance._remove_partial_writes(out)
+            for stale in out.glob(".run-*"):  # scratch folders of killed runs
+                shutil.rmtree(stale, ignore_errors=True)
+            # The notebook runs in a scratch folder: `out` keeps its previous complete run
+            # (if any) untouched until this one has finished.
+            with tempfile.TemporaryDirectory(prefix=".run-", dir=out) as scratch:
+                return _run_and_write(args, values, claim, notebook, out, Path(scratch))
+    except provenance.FolderBusy as exc:
+        raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        complete = (out / "results.json").is_file()
+        kept = "the previous complete run is kept there" if complete else "no results.json"
+        raise Interrupted(
+            f"run of {args.claim} stopped before it finished; {out}: {kept}"
+        ) from None
+
+
+def _stop_kernel_and_interrupt(signum, frame):
+    """Ctrl-C while the notebook runs: kill the kernel first (it runs in its own session, so
+    the terminal's SIGINT does not reach it), then interrupt. Left to nbclient's orderly
+    shutdown, the busy kernel and the pending cell print tracebacks on their way out."""
+    import logging
+
+    import psutil  # a dependency of ipykernel
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # one Ctrl-C is enough
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    logging.getLogger("asyncio").disabled = True  # "Task exception was never retrieved"
+    raise KeyboardInterrupt
+
+
+def _run_and_write(args, values, claim, notebook: Path, out: Path, scratch: Path) -> int:
+    import nbformat
+    import papermill
+
+    executed = scratch / notebook.name
     started = provenance.now()
     error = None
+    previous = signal.signal(signal.SIGINT, _stop_kernel_and_interrupt)
     try:
         papermill.execute_notebook(
             str(notebook), str(executed), parameters=values, cwd=str(notebook.parent),
             progress_bar=not args.quiet, kernel_name="python3",
         )  # fmt: skip
     except papermill.PapermillExecutionError as exc:
+        if exc.ename == "KeyboardInterrupt":  # the kernel was interrupted, not this process
+            raise KeyboardInterrupt from None
         error = exc
+    finally:
+        if signal.getsignal(signal.SIGINT) is _stop_kernel_and_interrupt:
+            signal.signal(signal.SIGINT, previous)
     finished = provenance.now()
     if error is not None and error.ename in ("ValueError", "TypeError", "ParameterError"):
         raise UsageError(f"bad parameter: {error.evalue}")
+    # From here on `out` is rewritten: results.json goes first (no complete run while the
+    # files change) and comes back last.
+    for marker in ("results.json", "provenance.json"):
+        (out / marker).unlink(missing_ok=True)
     nb = nbformat.read(executed, as_version=4)
+    os.replace(executed, out / notebook.name)
     glued = _glued(nb, "claims_record")
     if glued is None:
         detail = f"{error.ename}: {error.evalue}" if error else "no claims_record was glued"
@@ -147,13 +228,14 @@ def cmd_run(args) -> int:
         verdict={cid: v["passed"] for cid, v in verdicts.items()},
     )  # fmt: skip
     figures = _figures(nb, out / "figures")
+    provenance.write_npz(out / "results.npz", _arrays(record["verdicts"]))
     provenance.write_json(out / "provenance.json", meta)
     provenance.write_json(
         out / "results.json",
         {"provenance": meta, "runtime_s": record["runtime_s"], "verdicts": record["verdicts"],
+         "notebook": notebook.name, "arrays": "results.npz",
          "figures": [str(p.relative_to(out)) for p in figures]},
     )  # fmt: skip
-    provenance.write_npz(out / "results.npz", _arrays(record["verdicts"]))
     for verdict in record["verdicts"]:
         print(verdict["line"])
     if error is not None and error.ename not in ("ClaimFailed", "AssertionError"):
@@ -178,7 +260,7 @@ def main(argv=None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse already printed one usage line
+    except SystemExit as exc:  # argparse already printed its one-line error (or the help)
         return EXIT_USAGE if exc.code else EXIT_PASS
     try:
         if args.command == "list":
@@ -191,9 +273,15 @@ def main(argv=None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except provenance.CorruptResultError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except Interrupted as exc:
+        print(f"interrupted: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validation as check
+from ._factors import divergence_context
 from .gd import GDResult
 from .preconditioned import preconditioned_gd
 
@@ -85,6 +86,7 @@ def nystrom_init(M, k: int, *, seed: int, symmetric: bool = False) -> tuple[np.n
     if symmetric and (M.shape[0] != M.shape[1] or not np.array_equal(M, M.T)):
         raise ValueError(f"M must be exactly symmetric for symmetric=True, got shape {M.shape}")
     k = check.integer("k", k, minimum=1)
+    check.entries("the sketch", ("n2", M.shape[1]), ("k", k))
     rng = np.random.default_rng(check.seed("seed", seed))
     omega = rng.standard_normal((M.shape[1], k)) / np.sqrt(k)
     U0 = M @ omega
@@ -151,8 +153,16 @@ def scaled_gd_factorization(
     """
     M = check.array("M", M, ndim=2)
     op = IdentitySensing(M.shape)
-    return preconditioned_gd(
-        op, op._forward(M), U0, V0, step, iters, policy="scaledgd", truth=M,
-        record_every=record_every, stop_below=stop_below, divergence_factor=divergence_factor,
-        progress=progress,
-    )  # fmt: skip
+    step = check.real("step", step, positive=True)
+    hint = (
+        f"step={step:g} is too large: the analysis of the Nyström start (module docstring) "
+        "uses step=0.5, and the step does not scale with ||M||; try step=0.5. A small random "
+        "start first overshoots by a factor of order 1/α²: for that, raise divergence_factor "
+        "rather than lowering the step."
+    )
+    with divergence_context(algorithm="ScaledGD (matrix factorization)", hint=hint):
+        return preconditioned_gd(
+            op, op._forward(M), U0, V0, step, iters, policy="scaledgd", truth=M,
+            record_every=record_every, stop_below=stop_below,
+            divergence_factor=divergence_factor, progress=progress,
+        )  # fmt: skip

@@ -19,6 +19,8 @@ def small_random_init(
     n2 = check.integer("n2", n2, minimum=1)
     k = check.integer("k", k, minimum=1)
     alpha = check.real("alpha", alpha, positive=True)
+    check.entries("U0", ("n1", n1), ("k", k))
+    check.entries("V0", ("n2", n2), ("k", k))
     rng = np.random.default_rng(check.seed("seed", seed))
     scale = alpha / np.sqrt(k)
     U0 = scale * rng.standard_normal((n1, k))
@@ -42,6 +44,7 @@ def identity_init(n: int, k: int, alpha: float) -> np.ndarray:
     n = check.integer("n", n, minimum=1)
     k = check.integer("k", k, minimum=1)
     alpha = check.real("alpha", alpha, positive=True)
+    check.entries("U0", ("n", n), ("k", k))
     return np.sqrt(alpha) * np.eye(n, k)
 
 
@@ -49,6 +52,8 @@ def spectral_init(op, y, r: int) -> tuple[np.ndarray, np.ndarray]:
     """Spectral initialization: with ``A*(y) ≈ L Σ R^T`` (top-``r`` SVD), ``U_0 = L Σ^{1/2}``
     (n1 x r) and ``V_0 = R Σ^{1/2}`` (n2 x r), so that ``U_0 V_0^T`` is the best rank-r
     approximation of ``A*(y)`` and the factors are balanced."""
+    if not all(hasattr(op, attribute) for attribute in ("m", "shape", "adjoint")):
+        raise TypeError(f"op must be a measurement operator (e.g. GaussianSensing), got {op!r}")
     y = check.array("y", y, ndim=1, shape=(op.m,))
     r = check.integer("r", r, minimum=1, maximum=min(op.shape))
     left, sigma, right_t = np.linalg.svd(op.adjoint(y), full_matrices=False)

@@ -7,6 +7,7 @@ import scipy.linalg
 import scipy.stats
 
 from . import _validation as check
+from ._factors import check_operator
 
 _NORMS = {"fro": "fro", "op": 2}
 
@@ -29,6 +30,7 @@ def test_error(U, V, truth, norm: str = "fro") -> float:
     ``U``: (n1, k), ``V``: (n2, k), ``truth`` X: (n1, n2).
     """
     U, V = _factors(U, V)
+    truth = check.array("truth", truth, ndim=2, shape=(U.shape[0], V.shape[0]))
     return relative_error(U @ V.T, truth, norm)
 
 
@@ -36,8 +38,11 @@ test_error.__test__ = False  # not a pytest test despite its name
 
 
 def train_loss(op, y, U, V) -> float:
-    """Training loss ``f(U, V) = 1/2 ||A(U V^T) - y||^2``; ``y``: (m,)."""
-    U, V = _factors(U, V)
+    """Training loss ``f(U, V) = 1/2 ||A(U V^T) - y||^2`` for an operator ``op`` of shape
+    (n1, n2) with m measurements; ``y``: (m,), ``U``: (n1, k), ``V``: (n2, k)."""
+    check_operator(op)
+    U = check.array("U", U, ndim=2, shape=(op.shape[0], None))
+    V = check.array("V", V, ndim=2, shape=(op.shape[1], U.shape[1]))
     y = check.array("y", y, ndim=1, shape=(op.m,))
     residual = op(U @ V.T) - y
     return 0.5 * float(residual @ residual)
@@ -77,10 +82,35 @@ def principal_angles(A, B) -> np.ndarray:
     return scipy.linalg.subspace_angles(A, B)
 
 
-def subspace_distance(A, B) -> float:
+def subspace_distance(A, B, *, orthonormal: bool = False) -> float:
     """Sine of the largest principal angle between ``span(A)`` and ``span(B)`` (0 = equal
-    subspaces, 1 = some direction orthogonal)."""
-    return float(np.sin(principal_angles(A, B).max()))
+    subspaces, 1 = some direction orthogonal); ``A`` (n, p), ``B`` (n, q).
+
+    By default from :func:`principal_angles` (:func:`scipy.linalg.subspace_angles`, which
+    re-orthonormalizes both inputs). ``orthonormal=True`` promises orthonormal columns and
+    ``p >= q`` and computes ``||B - A A^T B||`` instead, a fraction of the cost (for
+    recording angles at every iteration); it agrees with the default to rounding error.
+    """
+    if not orthonormal:
+        return float(np.sin(principal_angles(A, B).max()))
+    A = check.array("A", A, ndim=2)
+    B = check.array("B", B, ndim=2, shape=(A.shape[0], None))
+    if B.shape[1] > A.shape[1]:
+        raise ValueError(f"orthonormal=True needs p >= q, got A {A.shape} and B {B.shape}")
+    residual = B - A @ (A.T @ B)
+    # The largest singular value of the (n, q) residual, from its small q x q Gram matrix
+    # (no cancellation: the residual itself is formed first).
+    return float(np.sqrt(max(np.linalg.eigvalsh(residual.T @ residual)[-1], 0.0)))
+
+
+def top_subspace_sine(M, basis) -> float:
+    """Sine of the largest principal angle between the top-``r`` left singular subspace of
+    ``M`` (n, k) (for ``M = U``: the top-``r`` eigenspace of ``U U^T``) and ``span(basis)``
+    (n, r)."""
+    M = check.array("M", M, ndim=2)
+    basis = check.array("basis", basis, ndim=2, shape=(M.shape[0], None))
+    left, _ = top_singular_subspaces(M, basis.shape[1])
+    return subspace_distance(left, basis)
 
 
 def effective_rank(M) -> float:
@@ -124,9 +154,10 @@ def local_linear_rate(iterations, values, start: int, stop: int) -> float:
     ``ρ < 1`` means linear convergence; ``1 - ρ`` is the rate."""
     iterations = check.array("iterations", iterations, ndim=1)
     values = check.array("values", values, ndim=1, shape=iterations.shape)
+    start, stop = check.real("start", start), check.real("stop", stop)
     window = (iterations >= start) & (iterations < stop)
     if window.sum() < 2:
-        raise ValueError(f"the window [{start}, {stop}) holds fewer than 2 recorded iterations")
+        raise ValueError(f"the window [{start:g}, {stop:g}) holds fewer than 2 recorded iterations")
     if np.any(values[window] <= 0):
         raise ValueError("values must be > 0 in the window to take logarithms")
     fit = scipy.stats.linregress(iterations[window], np.log(values[window]))
@@ -137,6 +168,7 @@ def first_crossing(iterations, values, level: float) -> int | None:
     """The first recorded iteration at which ``values`` is below ``level`` (None if never)."""
     iterations = check.array("iterations", iterations, ndim=1)
     values = check.array("values", values, ndim=1, shape=iterations.shape)
+    level = check.real("level", level)
     below = np.flatnonzero(values < level)
     return int(iterations[below[0]]) if below.size else None
 
@@ -146,5 +178,6 @@ def first_rise(iterations, values, level: float) -> int | None:
     never); e.g. the time an eigenvalue of ``U_t U_t^T`` is learned."""
     iterations = check.array("iterations", iterations, ndim=1)
     values = check.array("values", values, ndim=1, shape=iterations.shape)
+    level = check.real("level", level)
     above = np.flatnonzero(values >= level)
     return int(iterations[above[0]]) if above.size else None

@@ -13,15 +13,25 @@ import math
 import re
 from dataclasses import dataclass
 
-# (pattern on the singular name, kind, low, low included, high, high included)
+# Upper bounds are guards against a mistyped value (n1=1e9, iters=1e12) that would exhaust the
+# machine's memory or never finish, not constants of the paper: the largest paper-scale sizes
+# are n = 200, m = 2520 and 16000 iterations.
+MAX_SIZE, MAX_MEASUREMENTS, MAX_ITERS = 10**4, 10**6, 10**7
+
+# (pattern on the singular name without a ``_p1``-style suffix, kind, low, low included, high,
+# high included); the first match wins.
 _RULES = [
-    (r"^(n|n1|n2|m|k|r|width|widths?|starts|n_starts)$", int, 1, True, None, True),
-    (r"^(iters|t|T|steps|iterations)(_.*)?$|^iters", int, 0, True, None, True),
-    (r"^kappa", float, 1.0, True, None, True),
-    (r"^(fraction|corruption|outlier_fraction)", float, 0.0, True, 1.0, True),
+    (r"^(n|n1|n2|k|r|width|extra_width|starts?|n_starts)$", int, 1, True, MAX_SIZE, True),
+    (r"^m$", int, 1, True, MAX_MEASUREMENTS, True),
+    (r"^(record_every|check_time)$", int, 1, True, MAX_ITERS, True),
+    (r"(^|_)(iters|iterations|steps)($|_)|^(t|T)$", int, 0, True, MAX_ITERS, True),
+    (r"(^|_)kappa", float, 1.0, True, None, True),
+    (r"(^|_)(fraction|corruption|outlier_fraction)$|^(rebalance_)?floor$", float, 0.0, True,
+     1.0, True),
     (r"^decay", float, 0.0, False, 1.0, True),
-    (r"^(alpha|step|mu|ratio|scale|magnitude|lam|lambda|damping|level|tol)", float, 0.0, False,
-     None, True),
+    (r"(^|_)window$", float, 0.0, True, None, True),
+    (r"(^|_)(alpha|step|mu|ratio|scale|magnitude|lam|lambda|damping|level|tol|unbalance|weight"
+     r"|eigenvalue|below)", float, 0.0, False, None, True),
     (r"^seed", int, 0, True, None, True),
 ]  # fmt: skip
 
@@ -60,17 +70,19 @@ class Parameter:
         """Turn command-line text into a value of this parameter's type, then validate it."""
         if self.kind is list:
             try:
-                value = json.loads(text) if text.strip().startswith("[") else [
-                    json.loads(part) for part in text.replace(",", " ").split()
-                ]
-            except json.JSONDecodeError:
+                value = (
+                    json.loads(text)
+                    if text.strip().startswith("[")
+                    else [json.loads(part) for part in text.replace(",", " ").split()]
+                )
+            except (json.JSONDecodeError, RecursionError):
                 raise ParameterError(
                     f"{self.name} must be a {self.type_text()} such as [1, 2], got {text!r}"
                 ) from None
             return self.validate(value)
         try:
             value = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise ParameterError(f"{self.name} must be {self._a()}, got {text!r}") from None
         return self.validate(value)
 
@@ -97,7 +109,10 @@ class Parameter:
                 raise ParameterError(f"{self.name} must be {self._a()}, got {value!r}")
             value = int(value)
         else:
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an integer beyond the float range
+                value = math.inf
             if not math.isfinite(value):
                 raise ParameterError(f"{self.name} must be finite, got {value}")
         too_low = self.low is not None and (
@@ -111,19 +126,32 @@ class Parameter:
         return value
 
 
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _singular(name: str) -> str:
     return name[:-1] if name.endswith("s") and not name.endswith("ss") else name
 
 
 def spec(name: str, default) -> Parameter:
     """The :class:`Parameter` for ``name`` with CI default ``default``."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise TypeError(f"name must be a parameter name such as 'n1', got {name!r}")
     if isinstance(default, list | tuple):
+        if not default or not all(_number(v) for v in default):
+            raise TypeError(
+                f"default of {name} must be a non-empty list of numbers, got {default!r}"
+            )
         item = float if any(isinstance(v, float) for v in default) else int
         kind, lookup = list, _singular(name)
     else:
+        if not _number(default):
+            raise TypeError(f"default of {name} must be a number or a list, got {default!r}")
         item = None
         kind = float if isinstance(default, float) else int
         lookup = name
+    lookup = re.sub(r"_p\d+$", "", lookup)
     for pattern, rule_kind, low, low_in, high, high_in in _RULES:
         if re.search(pattern, lookup):
             if kind is list:

@@ -30,6 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import _validation as check
+from ._factors import DivergenceGuard, check_operator, check_pair, check_run_options, check_truth
 from .gd import DivergenceError, GDResult
 
 POLICIES = ("scaledgd", "scaledgd_lambda", "precgd")
@@ -38,9 +39,19 @@ POLICIES = ("scaledgd", "scaledgd_lambda", "precgd")
 def damping(policy, U, V, loss: float, lam: float | None = None) -> float:
     """The damping ``λ`` that ``policy`` chooses at ``(U, V)`` with loss ``f(U, V) = loss``.
 
-    ``policy`` is one of :data:`POLICIES` or a callable ``(U, V, loss) -> λ``; ``lam`` is the
-    fixed damping of ``"scaledgd_lambda"`` (ignored otherwise). Returns a float ``λ >= 0``.
+    ``policy`` is one of :data:`POLICIES` or a callable ``(U, V, loss) -> λ``; ``U``: (n1, k),
+    ``V``: (n2, k); ``loss >= 0``; ``lam`` is the fixed damping λ > 0 of
+    ``"scaledgd_lambda"`` (must be None otherwise). Returns a float ``λ >= 0``.
     """
+    lam = _check_policy(policy, lam)
+    U = check.array("U", U, ndim=2)
+    V = check.array("V", V, ndim=2, shape=(None, U.shape[1]))
+    loss = check.real("loss", loss, minimum=0.0)
+    return _damping(policy, U, V, loss, lam)
+
+
+def _damping(policy, U, V, loss: float, lam: float | None) -> float:
+    # Unchecked: preconditioned_gd validated the policy and lam once, up front.
     if callable(policy):
         value = policy(U, V, loss)
         try:
@@ -49,13 +60,33 @@ def damping(policy, U, V, loss: float, lam: float | None = None) -> float:
             raise ValueError(
                 f"the damping policy {policy!r} must return a finite real λ >= 0, got {value!r}"
             ) from exc
-    if policy == "scaledgd":
-        return 0.0
     if policy == "scaledgd_lambda":
         return float(lam)
     if policy == "precgd":
         return float(np.sqrt(loss))
-    raise ValueError(f"policy must be one of {list(POLICIES)} or a callable, got {policy!r}")
+    return 0.0  # "scaledgd"
+
+
+def algorithm_name(policy) -> str:
+    """The name of the method that a valid ``policy`` selects, as used in messages."""
+    if callable(policy):
+        return "preconditioned gradient descent (custom damping)"
+    check.choice("policy", policy, POLICIES)
+    return {"scaledgd": "ScaledGD", "scaledgd_lambda": "ScaledGD(λ)", "precgd": "PrecGD"}[policy]
+
+
+def _step_hint(policy, step: float) -> str:
+    # The preconditioned step is invariant to the scale of X (the preconditioners undo it),
+    # so a stable step does not shrink with ||X|| or κ; 0.5 is the step of this companion's
+    # experiments (N7, N8), not a constant of the papers.
+    hint = (
+        f"step={step:g} is too large for {algorithm_name(policy)}: its step does not scale "
+        "with ||X|| (the preconditioner undoes the scale) and this companion's experiments "
+        f"use step=0.5; try step={min(step / 2, 0.5):g}"
+    )
+    if policy == "scaledgd_lambda":
+        hint += ", or a larger damping lam"
+    return hint + "."
 
 
 def _check_policy(policy, lam) -> float | None:
@@ -77,12 +108,22 @@ def _check_policy(policy, lam) -> float | None:
 def preconditioned_step(U, V, grad_U, grad_V, step: float, lam: float):
     """One preconditioned step with damping ``λ = lam``; returns ``(U_next, V_next)``.
 
-    ``U``: (n1, k), ``V``: (n2, k), ``grad_U``: (n1, k), ``grad_V``: (n2, k), ``step``: μ,
+    ``U``: (n1, k), ``V``: (n2, k), ``grad_U``: (n1, k), ``grad_V``: (n2, k), ``step``: μ > 0,
     ``lam``: λ >= 0. Computes ``U - μ grad_U (V^T V + λI)^{-1}`` and
     ``V - μ grad_V (U^T U + λI)^{-1}`` with linear solves (no explicit inverse). Raises
-    ``numpy.linalg.LinAlgError`` if a preconditioner is exactly singular. Unchecked: the
-    callers validate their inputs once.
+    ``numpy.linalg.LinAlgError`` if a preconditioner is exactly singular.
     """
+    U = check.array("U", U, ndim=2)
+    V = check.array("V", V, ndim=2, shape=(None, U.shape[1]))
+    grad_U = check.array("grad_U", grad_U, ndim=2, shape=U.shape)
+    grad_V = check.array("grad_V", grad_V, ndim=2, shape=V.shape)
+    step = check.real("step", step, positive=True)
+    lam = check.real("lam", lam, minimum=0.0)
+    return _preconditioned_step(U, V, grad_U, grad_V, step, lam)
+
+
+def _preconditioned_step(U, V, grad_U, grad_V, step: float, lam: float):
+    # Unchecked: preconditioned_gd validated its inputs once, up front.
     eye = np.eye(U.shape[1])
     # (V^T V + λI) is symmetric, so grad_U P^{-1} = (P^{-1} grad_U^T)^T.
     U_next = U - step * np.linalg.solve(V.T @ V + lam * eye, grad_U.T).T
@@ -134,30 +175,14 @@ def preconditioned_gd(
     A preconditioner that is exactly singular (e.g. ``"scaledgd"`` from a zero factor)
     raises ``ValueError`` naming the iteration.
     """
-    for attribute in ("m", "shape", "_forward", "_adjoint"):
-        if not hasattr(op, attribute):
-            raise TypeError(f"op must be a measurement operator (e.g. GaussianSensing), got {op!r}")
-    n1, n2 = op.shape
-    y = check.array("y", y, ndim=1, shape=(op.m,))
-    U = check.array("U0", U0, ndim=2, shape=(n1, None)).copy()
-    k = U.shape[1]
-    if k < 1:
-        raise ValueError("U0 must have at least one column (width k >= 1)")
-    V = check.array("V0", V0, ndim=2, shape=(n2, k)).copy()
+    check_operator(op)
+    y, U, V = check_pair(op, y, U0, V0)
     step = check.real("step", step, positive=True)
-    iters = check.integer("iters", iters, minimum=0)
+    iters, record_every, divergence_factor, metrics = check_run_options(
+        iters, record_every, divergence_factor, metrics
+    )
     lam = _check_policy(policy, lam)
-    record_every = check.integer("record_every", record_every, minimum=1)
-    divergence_factor = check.real("divergence_factor", divergence_factor, minimum=1.0)
-    metrics = dict(metrics or {})
-    for name, fn in metrics.items():
-        if not callable(fn):
-            raise TypeError(f"metrics[{name!r}] must be callable f(U, V), got {fn!r}")
-    if truth is not None:
-        truth = check.array("truth", truth, ndim=2, shape=(n1, n2))
-        truth_norm = np.linalg.norm(truth)
-        if truth_norm == 0:
-            raise ValueError("truth must be a non-zero matrix")
+    truth, truth_norm = check_truth(truth, op.shape)
     if stop_below is not None:
         stop_below = check.real("stop_below", stop_below, positive=True)
         if truth is None:
@@ -166,20 +191,19 @@ def preconditioned_gd(
     names = ["iteration", "train_loss", "imbalance", "damping"]
     names += ["test_error"] if truth is not None else []
     records: dict[str, list] = {name: [] for name in [*names, *metrics]}
-    bound = None
+    algorithm = algorithm_name(policy)
+    guard = DivergenceGuard(
+        divergence_factor, 0.5 * float(y @ y), algorithm, lambda step: _step_hint(policy, step)
+    )
     taken = iters
-    bar = tqdm(total=iters, disable=not progress, desc=f"preconditioned GD ({policy})", leave=False)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    bar = tqdm(total=iters, disable=not progress, desc=algorithm, leave=False)
+    with bar, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for t in range(iters + 1):
             product = U @ V.T
             residual = op._forward(product) - y
             loss = 0.5 * float(residual @ residual)
-            if bound is None:
-                bound = divergence_factor * max(loss, 0.5 * float(y @ y))
-            if not np.isfinite(loss) or loss > bound:
-                bar.close()
-                raise DivergenceError(t, loss, step, bound)
-            lam_t = damping(policy, U, V, loss, lam)
+            guard.check(t, loss, step)
+            lam_t = _damping(policy, U, V, loss, lam)
             error = np.linalg.norm(product - truth) / truth_norm if truth is not None else None
             stop = stop_below is not None and error <= stop_below
             if t % record_every == 0 or t == iters or stop:
@@ -196,15 +220,19 @@ def preconditioned_gd(
                 break
             gradient = op._adjoint(residual)
             try:
-                U, V = preconditioned_step(U, V, gradient @ V, gradient.T @ U, step, lam_t)
+                U, V = _preconditioned_step(U, V, gradient @ V, gradient.T @ U, step, lam_t)
             except np.linalg.LinAlgError:
-                bar.close()
+                if not (np.all(np.isfinite(U.T @ U)) and np.all(np.isfinite(V.T @ V))):
+                    # The factors overflowed: a divergence, not a rank problem.
+                    raise DivergenceError(
+                        t, np.inf, step, guard.bound, algorithm=algorithm,
+                        hint=_step_hint(policy, step),
+                    ) from None  # fmt: skip
                 raise ValueError(
                     f"the preconditioner V^T V + λI or U^T U + λI is singular at iteration {t} "
                     f"(λ = {lam_t:g}). Hint: ScaledGD (λ = 0) needs full-rank factors of width "
                     "k = r; for k > r or a zero factor use policy 'scaledgd_lambda' with lam > 0"
                 ) from None
             bar.update()
-    bar.close()
     history = {name: np.asarray(values) for name, values in records.items()}
     return GDResult(U=U, V=V, step=step, iters=taken, history=history)

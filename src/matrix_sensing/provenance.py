@@ -3,26 +3,42 @@
 Every result this package writes to disk is a pair: a JSON file with the metadata (what was
 run, with which parameters and seeds, by which code, when, and with what verdict) and, when
 there are arrays, an ``.npz`` beside it. Writes are atomic (a temporary file in the same
-folder, then ``os.replace``), so an interrupted run never leaves a half-written result, and
-arrays are read with ``allow_pickle=False``, so loading a results file never runs code.
+folder, then ``os.replace``), so an interrupted run never leaves a half-written result; a
+temporary file left by a killed process (``.<name>.*.tmp``) is removed by the next run in
+that folder. Files are byte-for-byte reproducible: JSON with sorted keys, ``.npz`` archives
+with fixed member timestamps. Arrays are read with ``allow_pickle=False`` after checking the
+archive's checksums, so loading a results file never runs code and a corrupted one is refused
+(:class:`CorruptResultError`), not trusted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
+import hashlib
 import io
 import json
 import os
 import platform
 import subprocess
 import tempfile
+import zipfile
+import zlib
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import scipy
 
 SCHEMA = "matrix-sensing/result/1"
+#: Key of the checksum :func:`write_json` adds and :func:`read_json` verifies (and drops).
+CHECKSUM = "sha256"
+# mkstemp creates files readable by the owner only; results get the usual umask instead.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+# Fixed member timestamps make an .npz depend on its arrays only (zip's earliest date).
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 class CorruptResultError(ValueError):
@@ -94,6 +110,7 @@ def _atomic_write(path: Path, payload: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())
@@ -104,47 +121,137 @@ def _atomic_write(path: Path, payload: bytes) -> None:
 
 
 def write_json(path, data: dict) -> Path:
-    """Write ``data`` as JSON, atomically. Non-finite floats are written as strings."""
-    text = json.dumps(_jsonable(data), indent=2, sort_keys=True, allow_nan=False)
-    _atomic_write(Path(path), (text + "\n").encode("utf-8"))
-    return Path(path)
+    """Write ``data`` as JSON, atomically, with a ``sha256`` of its content (so that
+    :func:`read_json` notices a changed digit, not only a broken syntax). Non-finite floats
+    are written as strings."""
+    path = _as_path(path)
+    if not isinstance(data, dict):
+        raise TypeError(f"data must be a dict, got {type(data).__name__}")
+    content = _jsonable({k: v for k, v in data.items() if k != CHECKSUM})
+    try:
+        text = _canonical({**content, CHECKSUM: _digest(content)})
+    except (TypeError, ValueError) as exc:  # an object JSON cannot hold, or a cycle
+        raise TypeError(
+            f"data must hold only numbers, strings, lists, dicts and numpy arrays: {exc}"
+        ) from None
+    _atomic_write(path, text.encode("utf-8"))
+    return path
+
+
+def _canonical(data) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def _digest(content: dict) -> str:
+    return hashlib.sha256(_canonical(content).encode("utf-8")).hexdigest()
 
 
 def write_npz(path, arrays: dict[str, np.ndarray]) -> Path:
     """Write numeric arrays to ``.npz``, atomically (no object arrays: they would pickle)."""
+    path = _as_path(path)
+    if not isinstance(arrays, Mapping):
+        raise TypeError(f"arrays must map names to arrays, got {type(arrays).__name__}")
     clean = {}
     for key, value in arrays.items():
-        array = np.asarray(value)
+        try:
+            array = np.asarray(value)
+        except ValueError:  # ragged nested lists
+            array = np.empty(0, dtype=object)
         if array.dtype == object:
-            raise TypeError(f"array {key!r} has dtype object; only numeric arrays are written")
+            raise TypeError(
+                f"arrays[{key!r}] is not a numeric array (dtype object); only numeric arrays "
+                "are written"
+            )
         clean[key] = array
     buffer = io.BytesIO()
-    np.savez(buffer, **clean)
-    _atomic_write(Path(path), buffer.getvalue())
-    return Path(path)
+    # np.savez's layout (one .npy member per array), without its wall-clock timestamps.
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for key, array in clean.items():
+            member = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_EPOCH)
+            with archive.open(member, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, array, allow_pickle=False)
+    _atomic_write(path, buffer.getvalue())
+    return path
 
 
 def read_json(path) -> dict:
     """Read a results JSON written by :func:`write_json`; raise :class:`CorruptResultError`
     for anything truncated, unparsable or without our schema."""
-    path = Path(path)
+    path = _as_path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CorruptResultError(f"{path}: not a readable results file ({exc})") from exc
-    if not isinstance(data, dict) or data.get("provenance", {}).get("schema") != SCHEMA:
+    except RecursionError as exc:
+        raise CorruptResultError(
+            f"{path}: not a readable results file (nested too deeply)"
+        ) from exc
+    meta = data.get("provenance") if isinstance(data, dict) else None
+    if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
         raise CorruptResultError(f"{path}: no {SCHEMA!r} provenance block; not a results file")
-    return data
+    content = {k: v for k, v in data.items() if k != CHECKSUM}
+    try:
+        digest = _digest(content)
+    except ValueError:  # NaN or Infinity literals: never written by write_json
+        digest = None
+    if digest is None or data.get(CHECKSUM) != digest:
+        raise CorruptResultError(f"{path}: its content does not match its {CHECKSUM} checksum "
+                                 "(altered or damaged); not trusted")  # fmt: skip
+    return content
 
 
 def read_npz(path) -> dict[str, np.ndarray]:
-    """Read arrays written by :func:`write_npz` without unpickling anything."""
-    path = Path(path)
+    """Read arrays written by :func:`write_npz` without unpickling anything; raise
+    :class:`CorruptResultError` for a truncated or altered archive (checksums are verified)
+    and for object arrays (their data is a pickle)."""
+    path = _as_path(path)
     try:
+        # np.load reads each member's bytes without checking its CRC: verify them first.
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+        if damaged is not None:
+            raise ValueError(f"checksum mismatch in member {damaged!r}")
         with np.load(path, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, KeyError, NotImplementedError, MemoryError,
+            zipfile.BadZipFile, zlib.error) as exc:  # fmt: skip
         raise CorruptResultError(f"{path}: not a readable array file ({exc})") from exc
+
+
+def _as_path(path) -> Path:
+    """``path`` as a :class:`~pathlib.Path`, or a TypeError naming it."""
+    if not isinstance(path, str | os.PathLike) or not str(path):
+        raise TypeError(f"path must be a file path (a string or a Path), got {path!r}")
+    return Path(path)
+
+
+def _remove_partial_writes(folder) -> list[Path]:
+    """Delete the temporary files (``.<name>.*.tmp``) that a killed :func:`_atomic_write`
+    left in ``folder`` (recursively); returns them. Call with the folder's lock held."""
+    leftovers = [p for p in Path(folder).rglob(".*.tmp") if p.is_file()]
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
+    return leftovers
+
+
+class FolderBusy(RuntimeError):
+    """Another process is writing results to the same folder."""
+
+
+@contextlib.contextmanager
+def _exclusive(folder):
+    """Hold an exclusive lock on ``folder`` (a ``.lock`` file in it) while writing results.
+    The lock dies with the process, even a killed one, so it never needs cleaning up."""
+    import fcntl
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderBusy(f"another process is writing results to {folder}") from None
+        yield folder
 
 
 def _jsonable(value):

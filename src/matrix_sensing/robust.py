@@ -40,7 +40,15 @@ import numpy as np
 from tqdm import tqdm
 
 from . import _validation as check
-from .gd import DivergenceError, GDResult
+from ._factors import (
+    DivergenceGuard,
+    check_factors,
+    check_operator,
+    check_pair,
+    check_run_options,
+    check_truth,
+)
+from .gd import GDResult
 
 
 def corrupt(y, fraction: float, magnitude: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,30 +83,14 @@ def corrupt(y, fraction: float, magnitude: float, seed: int) -> tuple[np.ndarray
     return corrupted, mask
 
 
-def _check_operator(op) -> None:
-    for attribute in ("m", "shape", "_forward", "_adjoint"):
-        if not hasattr(op, attribute):
-            raise TypeError(f"op must be a measurement operator (e.g. GaussianSensing), got {op!r}")
-
-
-def _check_factors(op, U, V, names=("U", "V")) -> tuple[np.ndarray, np.ndarray]:
-    n1, n2 = op.shape
-    U = check.array(names[0], U, ndim=2, shape=(n1, None))
-    if U.shape[1] < 1:
-        raise ValueError(f"{names[0]} must have at least one column (width k >= 1)")
-    V = check.array(names[1], V, ndim=2, shape=(n2, U.shape[1]))
-    return U, V
-
-
 def l1_loss(op, y, U, V) -> float:
     """``g(U, V) = (1/√m) ||A(U V^T) - y||_1`` (see the module docstring for the scaling).
 
     ``op``: operator of shape (n1, n2) with m measurements, ``y``: (m,), ``U``: (n1, k),
     ``V``: (n2, k).
     """
-    _check_operator(op)
-    y = check.array("y", y, ndim=1, shape=(op.m,))
-    U, V = _check_factors(op, U, V)
+    check_operator(op)
+    y, U, V = check_pair(op, y, U, V, names=("U", "V"))
     return float(np.abs(op._forward(U @ V.T) - y).sum()) / np.sqrt(op.m)
 
 
@@ -109,9 +101,8 @@ def l1_subgradient(op, y, U, V) -> tuple[np.ndarray, np.ndarray]:
     Where no residual vanishes this is the gradient. Shapes as in :func:`l1_loss`; returns
     arrays of shapes (n1, k) and (n2, k).
     """
-    _check_operator(op)
-    y = check.array("y", y, ndim=1, shape=(op.m,))
-    U, V = _check_factors(op, U, V)
+    check_operator(op)
+    y, U, V = check_pair(op, y, U, V, names=("U", "V"))
     G = op._adjoint(np.sign(op._forward(U @ V.T) - y)) / np.sqrt(op.m)
     return G @ V, G.T @ U
 
@@ -155,12 +146,9 @@ def subgradient_method(
     ``U^T U - V^T V``), ``step`` (μ_t, the step taken from that iterate) and, with
     ``truth``, ``test_error``.
     """
-    _check_operator(op)
-    y = check.array("y", y, ndim=1, shape=(op.m,))
-    U, V = _check_factors(op, U0, V0, names=("U0", "V0"))
     return _subgradient_loop(
-        op, y, U.copy(), V.copy(), step0, decay, iters, truth, record_every, metrics,
-        divergence_factor, progress,
+        op, y, U0, V0, step0, decay, iters, truth, record_every, metrics, divergence_factor,
+        progress,
     )  # fmt: skip
 
 
@@ -185,14 +173,9 @@ def symmetric_subgradient_method(
     Other parameters and the history as in :func:`subgradient_method` (metrics are called
     as ``f(U, U)``; the returned ``V`` is ``U``).
     """
-    _check_operator(op)
-    if op.shape[0] != op.shape[1]:
-        raise ValueError(f"op must be square (n, n) for the symmetric model, got {op.shape}")
-    y = check.array("y", y, ndim=1, shape=(op.m,))
-    U, _ = _check_factors(op, U0, U0, names=("U0", "U0"))
     return _subgradient_loop(
-        op, y, U.copy(), None, step0, decay, iters, truth, record_every, metrics,
-        divergence_factor, progress,
+        op, y, U0, None, step0, decay, iters, truth, record_every, metrics, divergence_factor,
+        progress,
     )  # fmt: skip
 
 
@@ -221,71 +204,67 @@ def symmetric_l2_gd(
     every step, so rounding errors grow wherever ``E_t`` has positive eigenvalues (as with
     corrupted measurements); this function keeps a single factor.
     """
-    _check_operator(op)
-    if op.shape[0] != op.shape[1]:
-        raise ValueError(f"op must be square (n, n) for the symmetric model, got {op.shape}")
-    y = check.array("y", y, ndim=1, shape=(op.m,))
-    U, _ = _check_factors(op, U0, U0, names=("U0", "U0"))
     return _subgradient_loop(
-        op, y, U.copy(), None, step, 1.0, iters, truth, record_every, metrics,
-        divergence_factor, progress, loss="l2",
+        op, y, U0, None, step, 1.0, iters, truth, record_every, metrics, divergence_factor,
+        progress, loss="l2",
     )  # fmt: skip
 
 
 def _subgradient_loop(
-    op, y, U, V, step0, decay, iters, truth, record_every, metrics, divergence_factor, progress,
-    loss="l1",
-) -> GDResult:
-    """The loop behind the three methods. ``V is None`` selects the symmetric model
-    ``U U^T``. ``loss="l1"``: ``(1/√m) ||r||_1`` with weights ``w = sign(r)/√m``;
-    ``loss="l2"``: ``1/2 ||r||^2`` (asymmetric) or ``1/4 ||r||^2`` (symmetric) with
-    ``w = r`` resp. ``r/2``. The step uses ``G = A*(w)``: ``(G V, G^T U)`` or ``(G + G^T) U``.
+    op, y, U0, V0, step0, decay, iters, truth, record_every, metrics, divergence_factor,
+    progress, loss="l1",
+) -> GDResult:  # fmt: skip
+    """The loop behind the three methods, which validates their arguments. ``V0 is None``
+    selects the symmetric model ``U U^T``. ``loss="l1"``: ``(1/√m) ||r||_1`` with weights
+    ``w = sign(r)/√m``; ``loss="l2"``: ``1/2 ||r||^2`` (asymmetric) or ``1/4 ||r||^2``
+    (symmetric) with ``w = r`` resp. ``r/2``. The step uses ``G = A*(w)``: ``(G V, G^T U)``
+    or ``(G + G^T) U``.
     """
+    symmetric = V0 is None
+    check_operator(op, square=symmetric)
+    y, U, V = check_factors(op, y, U0, V0)
     step_name = "step0" if loss == "l1" else "step"
     step0 = check.real(step_name, step0, positive=True)
     decay = check.real("decay", decay, positive=True, maximum=1.0)
-    iters = check.integer("iters", iters, minimum=0)
-    record_every = check.integer("record_every", record_every, minimum=1)
-    divergence_factor = check.real("divergence_factor", divergence_factor, minimum=1.0)
-    metrics = dict(metrics or {})
-    for name, fn in metrics.items():
-        if not callable(fn):
-            raise TypeError(f"metrics[{name!r}] must be callable f(U, V), got {fn!r}")
-    n1, n2 = op.shape
-    if truth is not None:
-        truth = check.array("truth", truth, ndim=2, shape=(n1, n2))
-        truth_norm = np.linalg.norm(truth)
-        if truth_norm == 0:
-            raise ValueError("truth must be a non-zero matrix")
+    iters, record_every, divergence_factor, metrics = check_run_options(
+        iters, record_every, divergence_factor, metrics
+    )
+    truth, truth_norm = check_truth(truth, op.shape)
 
-    symmetric = V is None
     names = ["iteration", "train_loss", "imbalance", "step"]
     names += ["test_error"] if truth is not None else []
     records: dict[str, list] = {name: [] for name in [*names, *metrics]}
+    model = "symmetric " if symmetric else ""
     if loss == "l1":
         scale = 1.0 / np.sqrt(op.m)
         value, weights = (lambda r: scale * float(np.abs(r).sum())), (lambda r: scale * np.sign(r))
         y_value = scale * float(np.abs(y).sum())
+        algorithm = f"{model}sub-gradient method (ℓ1 loss)"
+        hint = lambda step: (  # noqa: E731
+            f"the geometric steps μ_t = step0·decay^t are too large (step0={step0:g}, "
+            f"decay={decay:g}, μ_t={step:g} here): try step0={step0 / 2:g}, or a smaller decay "
+            "so that the steps shrink sooner."
+        )
     else:
         half = 0.5 if symmetric else 1.0
         value, weights = (lambda r: 0.5 * half * float(r @ r)), (lambda r: half * r)
         y_value = 0.5 * half * float(y @ y)
-    bound = None
-    desc = "sub-gradient method" if loss == "l1" else "gradient descent"
-    bar = tqdm(total=iters, disable=not progress, desc=desc, leave=False)
+        algorithm = f"{model}gradient descent (ℓ2 loss)"
+        hint = lambda step: (  # noqa: E731
+            f"step={step:g} is too large for this problem (gradient descent needs step ≲ "
+            f"1/||X||, less with outliers in y); try step={step / 2:g} or smaller."
+        )
+    guard = DivergenceGuard(divergence_factor, y_value, algorithm, hint)
+    bar = tqdm(total=iters, disable=not progress, desc=algorithm, leave=False)
     # Overflow while blowing up is reported below as a DivergenceError, not as a warning.
-    with np.errstate(over="ignore", invalid="ignore"):
+    with bar, np.errstate(over="ignore", invalid="ignore"):
         for t in range(iters + 1):
             step = step0 * decay**t
             W = U if symmetric else V
             product = U @ W.T
             residual = op._forward(product) - y
             current = value(residual)
-            if bound is None:
-                bound = divergence_factor * max(current, y_value)
-            if not np.isfinite(current) or current > bound:
-                bar.close()
-                raise DivergenceError(t, current, step, bound)
+            guard.check(t, current, step)
             if t % record_every == 0 or t == iters:
                 records["iteration"].append(t)
                 records["train_loss"].append(current)
@@ -303,6 +282,5 @@ def _subgradient_loop(
             else:
                 U, V = U - step * (G @ V), V - step * (G.T @ U)
             bar.update()
-    bar.close()
     history = {name: np.asarray(values) for name, values in records.items()}
     return GDResult(U=U, V=U if symmetric else V, step=step0, iters=iters, history=history)

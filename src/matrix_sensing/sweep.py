@@ -2,9 +2,11 @@
 
 Each configuration is one full, seeded run. Its result is written to its own file as soon as
 it finishes (atomically, with provenance), named by a hash of the configuration, so an
-interrupted sweep resumes where it stopped: configurations whose result file is already
-there and readable are skipped. Runs are deterministic, so the results are the same whether
-they ran in local processes or on a Dask cluster (``scheduler="tcp://host:port"``).
+interrupted sweep (Ctrl-C, or a killed process) resumes where it stopped: configurations
+whose result file is there, readable and of that configuration are skipped. Runs are
+deterministic, so the results are the same whether they ran in one go, in several
+interrupted pieces, in local processes or on a Dask cluster (``scheduler="tcp://host:port"``).
+One sweep at a time writes to a folder (a lock refuses a second one).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -34,8 +37,10 @@ def phase_point(*, n1: int, n2: int, r: int, m: int, k: int, alpha: float, step:
     small random initialization ``alpha`` on a rank-``r`` problem with ``m`` measurements.
     Returns the final relative test error and train loss (a diverged run counts as a
     failure to recover, with ``test_error = inf``)."""
-    if r > min(n1, n2):
-        raise ValueError(f"r must be <= min(n1, n2) = {min(n1, n2)}, got {r}")
+    n1 = check.integer("n1", n1, minimum=1)
+    n2 = check.integer("n2", n2, minimum=1)
+    r = check.integer("r", r, minimum=1, maximum=min(n1, n2))
+    iters = check.integer("iters", iters, minimum=0)
     target_seed, operator_seed, init_seed = spawn_seeds(seed, 3)
     truth = low_rank_target(n1, n2, r, kappa, seed=target_seed)
     op = GaussianSensing(m, (n1, n2), seed=operator_seed)
@@ -64,6 +69,11 @@ SWEEPS: dict[str, tuple[Callable[..., dict], dict[str, dict]]] = {
                 "iters": 800, "r": [1, 2, 3, 4], "m": [40, 80, 120, 160, 200, 240, 320, 400],
                 "seed": [0, 1, 2],
             },
+            # Seconds, not minutes: for trying the command and for the interruption tests.
+            "smoke": {
+                "n1": 16, "n2": 16, "k": 16, "kappa": 1.0, "alpha": 1e-4, "step": 0.25,
+                "iters": 600, "r": [1, 2, 3], "m": [60, 120, 180, 240], "seed": [0, 1, 2, 3],
+            },
             "paper": {
                 "n1": 40, "n2": 30, "k": 40, "kappa": 2.0, "alpha": 1e-6, "step": 0.25,
                 "iters": 1500, "r": [1, 2, 3, 4, 5, 6],
@@ -89,12 +99,37 @@ def config_key(name: str, config: dict) -> str:
     return f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
-def _done(path: Path) -> bool:
+def _read_record(path: Path, name: str, config: dict) -> dict:
+    """The record of ``config`` at ``path``; :class:`~.provenance.CorruptResultError` if it is
+    unreadable or is not that configuration's result (e.g. a file copied from elsewhere)."""
+    record = provenance.read_json(path)
+    meta, result = record["provenance"], record.get("result")
+    if meta.get("name") != name or meta.get("params") != config or not isinstance(result, dict):
+        raise provenance.CorruptResultError(f"{path}: not the result of {name} {config}")
+    return record
+
+
+def _done(path: Path, name: str, config: dict) -> bool:
     try:
-        provenance.read_json(path)
+        _read_record(path, name, config)
     except provenance.CorruptResultError:
         return False
     return True
+
+
+def _ignore_sigint() -> None:
+    # Worker processes leave Ctrl-C to the parent, which stops them (no traceback per worker).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop a process pool now, running tasks included (interrupt or error in the parent)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join()
 
 
 def _run_one(name: str, config: dict) -> tuple[dict, dict, str, str]:
@@ -120,28 +155,37 @@ def run_sweep(
     number of CPUs; ``workers=0`` runs in this process). Returns the records of every
     configuration (done before or now), in the order of ``configs``.
     """
-    if name not in SWEEPS:
-        raise ValueError(f"sweep must be one of {sorted(SWEEPS)}, got {name!r}")
+    check.choice("sweep", name, SWEEPS)
     if workers is not None:
         check.integer("workers", workers, minimum=0)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    todo = [c for c in configs if not _done(out / f"{config_key(name, c)}.json")]
-    bar = tqdm(total=len(configs), initial=len(configs) - len(todo), desc=name,
-               disable=not progress, unit="run")  # fmt: skip
+    with provenance._exclusive(out) as folder:
+        provenance._remove_partial_writes(folder)
+        return _run_locked(name, configs, folder, scheduler, workers, progress)
 
-    def save(config, result, started, finished):
-        meta = provenance.provenance(
-            kind="sweep-point", name=name, params=config, seeds=[config.get("seed")],
-            started=started, finished=finished, verdict=None,
-        )  # fmt: skip
-        provenance.write_json(out / f"{config_key(name, config)}.json",
-                              {"provenance": meta, "result": result})  # fmt: skip
-        bar.update()
 
-    if not todo:
-        pass
-    elif scheduler is not None:
+def _run_locked(name, configs, out: Path, scheduler, workers, progress) -> list[dict]:
+    todo = [c for c in configs if not _done(out / f"{config_key(name, c)}.json", name, c)]
+    # The context closes the bar on Ctrl-C too, so the one-line message comes after it.
+    with tqdm(total=len(configs), initial=len(configs) - len(todo), desc=name,
+              disable=not progress, unit="run") as bar:  # fmt: skip
+
+        def save(config, result, started, finished):
+            meta = provenance.provenance(
+                kind="sweep-point", name=name, params=config, seeds=[config.get("seed")],
+                started=started, finished=finished, verdict=None,
+            )  # fmt: skip
+            provenance.write_json(out / f"{config_key(name, config)}.json",
+                                  {"provenance": meta, "result": result})  # fmt: skip
+            bar.update()
+
+        if todo:
+            _execute(name, todo, save, scheduler, workers)
+    return [_read_record(out / f"{config_key(name, c)}.json", name, c) for c in configs]
+
+
+def _execute(name, todo, save, scheduler, workers) -> None:
+    """Run ``todo`` and ``save`` each result (in this process) as soon as it arrives."""
+    if scheduler is not None:
         from distributed import Client
         from distributed import as_completed as dask_completed
 
@@ -157,17 +201,22 @@ def run_sweep(
         for config in todo:
             save(*_run_one(name, config))
     else:
-        with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count(),
+                                   initializer=_ignore_sigint)  # fmt: skip
+        try:
             futures = [pool.submit(_run_one, name, c) for c in todo]
             for future in as_completed(futures):
                 save(*future.result())
-    bar.close()
-    return [provenance.read_json(out / f"{config_key(name, c)}.json") for c in configs]
+        except BaseException:
+            _stop_workers(pool)
+            raise
+        pool.shutdown()
 
 
 def records_table(records: list[dict]) -> dict[str, np.ndarray]:
     """Columns (parameter and result names) of sweep records, as arrays."""
     rows = [{**r["provenance"]["params"], **r["result"]} for r in records]
+
     # JSON holds non-finite floats as strings ("inf" for a diverged run).
     def column(key):
         return np.asarray([float(row[key]) if isinstance(row[key], str) else row[key]
@@ -179,7 +228,9 @@ def records_table(records: list[dict]) -> dict[str, np.ndarray]:
 def add_sweep_parser(sub) -> None:
     parser = sub.add_parser("sweep", help="run a sweep over a grid (local processes or Dask)")
     parser.add_argument("name", help=f"one of {sorted(SWEEPS)}")
-    parser.add_argument("--scale", choices=("ci", "paper"), default="ci")
+    scales = sorted({scale for _, grids in SWEEPS.values() for scale in grids})
+    parser.add_argument("--scale", choices=scales, default="ci",
+                        help="grid size: smoke (seconds), ci (default) or paper")  # fmt: skip
     parser.add_argument("--out", type=Path, help="output folder (default: results/<name>-<scale>)")
     parser.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
     parser.add_argument("--workers", type=int, help="local processes (default: CPU count)")
@@ -187,17 +238,30 @@ def add_sweep_parser(sub) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from .cli import EXIT_PASS, UsageError
+    from .cli import EXIT_PASS, Interrupted, UsageError
 
     if args.name not in SWEEPS:
         raise UsageError(f"sweep must be one of {sorted(SWEEPS)}, got {args.name!r}")
     if args.workers is not None and args.workers < 0:
         raise UsageError(f"--workers must be an integer >= 0, got {args.workers}")
-    configs = grid(SWEEPS[args.name][1][args.scale])
+    grids = SWEEPS[args.name][1]
+    if args.scale not in grids:
+        raise UsageError(
+            f"--scale must be one of {sorted(grids)} for {args.name}, got {args.scale!r}"
+        )
+    configs = grid(grids[args.scale])
     out = args.out or Path("results") / f"{args.name}-{args.scale}"
-    records = run_sweep(args.name, configs, out, scheduler=args.scheduler,
-                        workers=args.workers, progress=not args.quiet)  # fmt: skip
-    table = records_table(records)
-    provenance.write_npz(out / "table.npz", table)
+    try:
+        records = run_sweep(args.name, configs, out, scheduler=args.scheduler,
+                            workers=args.workers, progress=not args.quiet)  # fmt: skip
+        with provenance._exclusive(out):
+            provenance.write_npz(out / "table.npz", records_table(records))
+    except provenance.FolderBusy as exc:
+        raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: no traceback
+        done = sum(_done(out / f"{config_key(args.name, c)}.json", args.name, c) for c in configs)
+        raise Interrupted(f"{done} of {len(configs)} runs are saved in {out}; "
+                          "the same command resumes the sweep") from None  # fmt: skip
     print(f"{len(records)} runs in {out} (table: {out / 'table.npz'})")
     return EXIT_PASS

@@ -20,8 +20,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import _validation as check
-from .gd import DivergenceError
-from .targets import linear_spectrum
+from ._factors import DivergenceGuard, check_factors, check_operator, check_run_options, check_truth
+from .targets import psd_target
+
+__all__ = ["SymmetricGDResult", "SymmetricGaussianSensing", "psd_target", "symmetric_gd",
+           "symmetric_loss"]  # fmt: skip
 
 
 class SymmetricGaussianSensing:
@@ -44,6 +47,7 @@ class SymmetricGaussianSensing:
     def __init__(self, m: int, n: int, seed: int):
         m = check.integer("m", m, minimum=1)
         n = check.integer("n", n, minimum=1)
+        check.entries("the measurement matrices", ("m", m), ("n", n), ("n", n))
         rng = np.random.default_rng(check.seed("seed", seed))
         G = rng.standard_normal((m, n, n))
         G *= 1.0 / np.sqrt(m)
@@ -141,30 +145,6 @@ class SymmetricGaussianSensing:
         return f"{type(self).__name__}(m={self.m}, n={self.n})"
 
 
-def psd_target(n: int, r: int, kappa: float = 2.0, *, seed: int, eigenvalues=None) -> np.ndarray:
-    """Random PSD rank-``r`` matrix ``X = Q diag(λ) Q^T`` of shape ``(n, n)``.
-
-    ``Q`` (n x r) has Haar-random orthonormal columns. The eigenvalues ``λ`` are linearly
-    spaced from 1 down to 1/kappa (:func:`~matrix_sensing.linear_spectrum`, so ``||X|| = 1``)
-    unless ``eigenvalues`` (length r, positive; sorted decreasingly here) is given, in which
-    case ``kappa`` is ignored. The result is exactly symmetric.
-    """
-    n = check.integer("n", n, minimum=1)
-    r = check.integer("r", r, minimum=1, maximum=n)
-    if eigenvalues is None:
-        lam = linear_spectrum(r, kappa)
-    else:
-        lam = check.array("eigenvalues", eigenvalues, ndim=1, shape=(r,))
-        if np.any(lam <= 0):
-            raise ValueError("eigenvalues must all be > 0")
-        lam = np.sort(lam)[::-1]
-    rng = np.random.default_rng(check.seed("seed", seed))
-    q, rr = np.linalg.qr(rng.standard_normal((n, r)))
-    q = q * np.sign(np.diag(rr))  # the sign fix makes Q Haar distributed
-    X = (q * lam) @ q.T
-    return 0.5 * (X + X.T)  # exactly symmetric
-
-
 @dataclass
 class SymmetricGDResult:
     """Outcome of a run. ``U``: (n, k) is the last iterate; ``history`` maps a metric name to
@@ -183,6 +163,7 @@ class SymmetricGDResult:
 
 def symmetric_loss(op, y, U) -> float:
     """``f(U) = 1/4 ||A(U U^T) - y||^2`` for ``U`` (n, k) and ``y`` (m,)."""
+    check_operator(op, "SymmetricGaussianSensing", square=True)
     U = check.array("U", U, ndim=2, shape=(op.shape[0], None))
     y = check.array("y", y, ndim=1, shape=(op.m,))
     residual = op(U @ U.T) - y
@@ -233,37 +214,20 @@ def symmetric_gd(
     ``f(U) = 1/4 ||A(U U^T) - y||^2`` (``∇f(U) = E U`` because ``E`` is symmetric). The
     history always has ``iteration`` and ``train_loss`` (f(U_t)).
     """
-    for attribute in ("m", "shape", "_forward", "_adjoint"):
-        if not hasattr(op, attribute):
-            raise TypeError(
-                f"op must be a measurement operator (e.g. SymmetricGaussianSensing), got {op!r}"
-            )
-    n, n2 = op.shape
-    if n != n2:
-        raise ValueError(f"op must measure square (n, n) matrices, got shape {op.shape}")
-    y = check.array("y", y, ndim=1, shape=(op.m,))
-    U = check.array("U0", U0, ndim=2, shape=(n, None)).copy()
-    if U.shape[1] < 1:
-        raise ValueError("U0 must have at least one column (width k >= 1)")
+    check_operator(op, "SymmetricGaussianSensing", square=True)
+    n = op.shape[0]
+    y, U, _ = check_factors(op, y, U0)
     step = check.real("step", step, positive=True)
-    iters = check.integer("iters", iters, minimum=0)
-    record_every = check.integer("record_every", record_every, minimum=1)
-    divergence_factor = check.real("divergence_factor", divergence_factor, minimum=1.0)
+    iters, record_every, divergence_factor, metrics = check_run_options(
+        iters, record_every, divergence_factor, metrics, signature="f(U)"
+    )
     check.choice("method", method, {"auto", "direct", "gram"})
     has_gram = isinstance(op, SymmetricGaussianSensing)
     if method == "gram" and not has_gram:
         raise ValueError(f"method='gram' needs a SymmetricGaussianSensing operator, got {op!r}")
     if method == "auto":
         method = "gram" if has_gram and n * (n + 1) // 2 < 2 * op.m else "direct"
-    metrics = dict(metrics or {})
-    for name, fn in metrics.items():
-        if not callable(fn):
-            raise TypeError(f"metrics[{name!r}] must be callable f(U), got {fn!r}")
-    if truth is not None:
-        truth = check.array("truth", truth, ndim=2, shape=(n, n))
-        truth_norm = np.linalg.norm(truth)
-        if truth_norm == 0:
-            raise ValueError("truth must be a non-zero matrix")
+    truth, truth_norm = check_truth(truth, (n, n))
 
     records: dict[str, list] = {"iteration": [], "train_loss": []}
     if truth is not None:
@@ -275,10 +239,12 @@ def symmetric_gd(
         gram, projected = op._gram, y @ op.packed  # H and pack(A*(y))
         weighted_projected, y_squared = op._weight * projected, float(y @ y)
 
-    bound = None
+    guard = DivergenceGuard(
+        divergence_factor, 0.25 * float(y @ y), "symmetric gradient descent", _step_hint
+    )
     bar = tqdm(total=iters, disable=not progress, desc="symmetric GD", leave=False)
     # Overflow while blowing up is reported below as a DivergenceError, not as a warning.
-    with np.errstate(over="ignore", invalid="ignore"):
+    with bar, np.errstate(over="ignore", invalid="ignore"):
         for t in range(iters + 1):
             product = U @ U.T
             recorded = t % record_every == 0 or t == iters
@@ -288,7 +254,7 @@ def symmetric_gd(
             else:
                 packed = op._pack(product)
                 gradient = gram @ packed - projected  # pack(E)
-                if recorded or bound is None:  # exact loss from the residual
+                if recorded or t == 0:  # exact loss from the residual
                     residual = op._weighted @ packed - y
                     loss = 0.25 * float(residual @ residual)
                 else:  # ||r||^2 = <W q, pack(E)> - <W pack(A*(y)), q> + ||y||^2: no extra pass
@@ -297,11 +263,7 @@ def symmetric_gd(
                         - float(weighted_projected @ packed)
                         + y_squared
                     )
-            if bound is None:
-                bound = divergence_factor * max(loss, 0.25 * float(y @ y))
-            if not np.isfinite(loss) or loss > bound:
-                bar.close()
-                raise DivergenceError(t, loss, step, bound)
+            guard.check(t, loss, step)
             if recorded:
                 records["iteration"].append(t)
                 records["train_loss"].append(loss)
@@ -314,6 +276,12 @@ def symmetric_gd(
             E = op._adjoint(residual) if method == "direct" else op._unpack(gradient)
             U = U - step * (E @ U)
             bar.update()
-    bar.close()
     history = {name: np.asarray(values) for name, values in records.items()}
     return SymmetricGDResult(U=U, step=step, iters=iters, history=history)
+
+
+def _step_hint(step: float) -> str:
+    return (
+        f"step={step:g} is too large for this problem (gradient descent on U U^T needs "
+        f"step ≲ 1/||X||, smaller for a large initialization); try step={step / 2:g} or smaller."
+    )

@@ -35,11 +35,19 @@ class Threshold:
     value: float | tuple[float, float]
 
     def __post_init__(self):
+        if not isinstance(self.quantity, str) or not self.quantity.isidentifier():
+            raise TypeError(f"quantity must be a non-empty name, got {self.quantity!r}")
+        if not isinstance(self.relation, str):
+            raise TypeError(f"relation must be one of {sorted(_RELATIONS)}, got {self.relation!r}")
         check.choice("relation", self.relation, _RELATIONS)
         if self.relation == "in":
-            low, high = self.value
+            if not isinstance(self.value, tuple | list) or len(self.value) != 2:
+                raise TypeError(f"value must be a pair (low, high) for 'in', got {self.value!r}")
+            low, high = (check.real("value", v) for v in self.value)
             if not 0 < low < high:
                 raise ValueError(f"a two-sided threshold needs 0 < low < high, got {self.value}")
+        else:
+            check.real("value", self.value)
 
     def holds(self, measured: float) -> bool:
         return bool(math.isfinite(measured) and _RELATIONS[self.relation](measured, self.value))
@@ -65,7 +73,7 @@ class Threshold:
         if self.relation == "in":
             low, high = self.value
             return f"{self.quantity}={measured:.2e} in [{low:.3g}, {high:.3g}]"
-        return f"{self.quantity}={measured:.2e} {self.relation} {self.value:.0e}"
+        return f"{self.quantity}={measured:.2e} {self.relation} {self.value:.3g}"
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,19 @@ class Claim:
     notebook: str
     source: str = "main paper"
 
+    def __post_init__(self):
+        if not isinstance(self.id, str) or not self.id:
+            raise TypeError(f"id must be a claim id such as 'M1', got {self.id!r}")
+        for name in ("experiment", "measure"):
+            if not callable(getattr(self, name)):
+                raise TypeError(f"{name} must be callable, got {getattr(self, name)!r}")
+        if not isinstance(self.thresholds, tuple) or not all(
+            isinstance(t, Threshold) for t in self.thresholds
+        ):
+            raise TypeError(f"thresholds must be a tuple of Threshold, got {self.thresholds!r}")
+        if not isinstance(self.scales, Mapping):
+            raise TypeError(f"scales must map 'ci' and 'paper' to parameters, got {self.scales!r}")
+
     def threshold(self, quantity: str) -> Threshold:
         """The threshold on ``quantity`` (e.g. ``"test_error"``)."""
         for threshold in self.thresholds:
@@ -97,8 +118,7 @@ class Claim:
         unknown = sorted(set(overrides) - set(params))
         if unknown:
             raise ValueError(
-                f"unknown parameter(s) {unknown} for claim {self.id}; "
-                f"allowed: {sorted(params)}"
+                f"unknown parameter(s) {unknown} for claim {self.id}; allowed: {sorted(params)}"
             )
         params.update(overrides)
         return params
@@ -150,7 +170,7 @@ class Verdict:
         return {t.quantity: t.margin(worst[t.quantity]) for t in self.claim.thresholds}
 
     def line(self) -> str:
-        """The stable one-line verdict: ``M1 PASS (5/5 seeds) test_error=... <= 1e-03; ...``."""
+        """The stable one-line verdict: ``M1 PASS (5/5 seeds) worst test_error=... <= 0.001``."""
         worst = self.worst()
         checks = "; ".join(t.describe(worst[t.quantity]) for t in self.claim.thresholds)
         status = "PASS" if self.passed else "FAIL"
@@ -199,6 +219,8 @@ def record(verdicts: Sequence[Verdict], runtime_s: float) -> str:
     """The JSON record a notebook glues as ``claims_record`` for the scoreboard: its
     verdicts and the wall-clock time of its computation."""
     check.real("runtime_s", runtime_s, minimum=0.0)
+    if not isinstance(verdicts, Sequence) or not all(isinstance(v, Verdict) for v in verdicts):
+        raise TypeError(f"verdicts must be a list of Verdict, got {verdicts!r}")
     return json.dumps({"runtime_s": runtime_s, "verdicts": [v.to_dict() for v in verdicts]})
 
 
@@ -206,6 +228,8 @@ _CLAIMS: dict[str, Claim] = {}
 
 
 def register(claim: Claim) -> Claim:
+    if not isinstance(claim, Claim):
+        raise TypeError(f"claim must be a Claim, got {type(claim).__name__}")
     if claim.id in _CLAIMS:
         raise ValueError(f"claim {claim.id} is registered twice")
     quantities = [t.quantity for t in claim.thresholds]
@@ -233,6 +257,8 @@ def ids() -> list[str]:
 
 def get(claim_id: str) -> Claim:
     """The :class:`Claim` with this id; a ``ValueError`` lists the known ids otherwise."""
+    if not isinstance(claim_id, str):
+        raise TypeError(f"claim_id must be one of {ids()}, got {claim_id!r}")
     if claim_id not in _CLAIMS:
         raise ValueError(f"claim_id must be one of {ids()}, got {claim_id!r}")
     return _CLAIMS[claim_id]
@@ -241,6 +267,8 @@ def get(claim_id: str) -> Claim:
 def evaluate(claim_id: str, run: Run) -> ClaimResult:
     """Measure ``claim_id`` on an experiment :class:`~matrix_sensing.experiments.Run`."""
     claim = get(claim_id)
+    if not isinstance(run, Run):
+        raise TypeError(f"run must be an experiments.Run, got {type(run).__name__}")
     if run.experiment != claim.experiment.__name__:
         raise ValueError(
             f"claim {claim_id} is measured by experiment {claim.experiment.__name__!r}, "
@@ -267,6 +295,8 @@ def check_claim(claim_id: str, seed: int = 0, scale: str = "ci", **overrides) ->
 def verdict(claim_id: str, results: Sequence[ClaimResult]) -> Verdict:
     """Combine per-seed results of ``claim_id`` into a :class:`Verdict`."""
     claim = get(claim_id)
+    if not isinstance(results, Sequence) or not all(isinstance(r, ClaimResult) for r in results):
+        raise TypeError(f"results must be a list of ClaimResult, got {results!r}")
     for result in results:
         if result.claim is not claim:
             raise ValueError(f"verdict for {claim_id} got a result of claim {result.claim.id}")

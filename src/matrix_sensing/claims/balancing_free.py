@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .. import _validation as check
 from ..experiments import Run
 from ..experiments.balancing_free import balancing_free
 from ..metrics import first_crossing
@@ -33,6 +34,7 @@ LEVEL = 1e-6  # the digest's "error < 1e-6": the level whose first crossing is t
 def time_to_level(history: dict, level: float = LEVEL) -> float:
     """First recorded iteration with relative test error strictly below ``level`` (inf if
     never)."""
+    level = check.real("level", level, positive=True)
     hit = first_crossing(history["iteration"], history["test_error"], level)
     return math.inf if hit is None else float(hit)
 

@@ -1,16 +1,22 @@
-"""What every experiment shares: the run record, seeding and the sensing problem."""
+"""What every experiment shares: the run record, seeding, the sensing problem, and runs
+recorded densely until their escape (batched when several advance together)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .. import _validation as check
-from ..gd import GDResult
+from ..gd import GDResult, _check_operator, _test_error_function, factorized_gd
 from ..operators import GaussianSensing
 from ..targets import low_rank_target
+
+# The most seeds spawn_seeds derives at once (experiments use a handful).
+MAX_SEEDS = 10**6
 
 
 @dataclass
@@ -29,7 +35,10 @@ class Run:
 
 def spawn_seeds(seed: int, count: int) -> list[int]:
     """``count`` independent integer seeds derived from ``seed``."""
-    children = np.random.SeedSequence(check.seed("seed", seed)).spawn(count)
+    seed = check.seed("seed", seed)
+    # A bound, so that a mistyped count (1e10) is refused rather than spawned for hours.
+    count = check.integer("count", count, minimum=0, maximum=MAX_SEEDS)
+    children = np.random.SeedSequence(seed).spawn(count)
     return [int(child.generate_state(1)[0]) for child in children]
 
 
@@ -51,3 +60,171 @@ def sensing_problem(n1: int, n2: int, r: int, kappa: float, m: int, *, seed: int
     truth = low_rank_target(n1, n2, r, kappa, seed=target_seed)
     op = GaussianSensing(m, (n1, n2), seed=operator_seed)
     return truth, op, op(truth)
+
+
+def escape_time(history: dict, level: float) -> float:
+    """First recorded iteration ``t`` with ``history["test_error"]`` strictly below ``level``.
+
+    ``history`` is a :class:`~matrix_sensing.GDResult` history (``"iteration"`` and
+    ``"test_error"`` arrays of equal length); ``nan`` if the error never drops below
+    ``level``. Exact when every iteration up to the escape is recorded.
+    """
+    level = check.real("level", level, positive=True)
+    iterations = np.asarray(history["iteration"])
+    errors = np.asarray(history["test_error"])
+    if iterations.shape != errors.shape:
+        raise ValueError(
+            f"history['iteration'] and history['test_error'] must have the same length, got "
+            f"{iterations.shape} and {errors.shape}"
+        )
+    below = np.flatnonzero(errors < level)
+    return float(iterations[below[0]]) if below.size else math.nan
+
+
+def run_in_chunks(
+    op, y, U0, V0, steps: Sequence[float], iters: Sequence[int], truth, *, level: float,
+    chunk: int, then_every: int | None = None,
+) -> list[GDResult]:  # fmt: skip
+    """Runs of gradient descent recorded at every iteration until shortly after the escape.
+
+    Run ``b`` starts from ``(U0[b], V0[b])`` (stacks (B, n1, k), (B, n2, k)) with step
+    ``steps[b]`` for at most ``iters[b]`` iterations, in pieces of ``chunk`` iterations
+    recorded at every iteration. At the end of the piece in which its test error first drops
+    below ``level`` (the escape) it stops if ``then_every`` is None, and otherwise does its
+    remaining iterations in one piece recorded every ``then_every`` iterations.
+
+    Each piece continues from the previous one's last iterate, so a run's iterates are
+    those of one long run and its history is the concatenation of its pieces. Runs at the
+    same point (same iteration, same next piece) advance together as one batch of
+    :func:`~matrix_sensing.factorized_gd`, reading the operator once per iteration for all
+    of them; a run alone is made as a single run, so that one run here is exactly
+    ``factorized_gd`` run alone.
+    """
+    _check_operator(op)
+    n1, n2 = op.shape
+    U0 = check.array("U0", U0, ndim=3, shape=(None, n1, None))
+    V0 = check.array("V0", V0, ndim=3, shape=(U0.shape[0], n2, U0.shape[2]))
+    count = len(U0)
+    steps = [check.real("steps[]", s, positive=True) for s in _per_run("steps", steps, count)]
+    iters = [check.integer("iters[]", n, minimum=1) for n in _per_run("iters", iters, count)]
+    _require_truth(truth, n1, n2)
+    level = check.real("level", level, positive=True)
+    chunk = check.integer("chunk", chunk, minimum=1)
+    if then_every is not None:
+        then_every = check.integer("record_every", then_every, minimum=1)
+    U, V = list(U0), list(V0)
+    done, escaped = [0] * count, [False] * count
+    pieces: list[list[dict]] = [[] for _ in range(count)]
+    last: list[GDResult | None] = [None] * count
+
+    def next_piece(b: int) -> tuple[int, int, int] | None:
+        """(start, length, record_every) of run b's next piece, or None if it is over."""
+        if done[b] >= iters[b] or (escaped[b] and then_every is None):
+            return None
+        if escaped[b]:
+            return done[b], iters[b] - done[b], then_every
+        return done[b], min(chunk, iters[b] - done[b]), 1
+
+    while True:
+        groups: dict[tuple[int, int, int], list[int]] = {}
+        for b in range(count):
+            piece = next_piece(b)
+            if piece is not None:
+                groups.setdefault(piece, []).append(b)
+        if not groups:
+            break
+        for (start, length, every), runs in groups.items():
+            if len(runs) == 1:
+                b = runs[0]
+                results = [factorized_gd(op, y, U[b], V[b], steps[b], length, truth=truth,
+                                         record_every=every)]  # fmt: skip
+            else:
+                results = factorized_gd(
+                    op,
+                    y,
+                    np.stack([U[b] for b in runs]),
+                    np.stack([V[b] for b in runs]),
+                    [steps[b] for b in runs],
+                    length,
+                    truth=truth,
+                    record_every=every,
+                )
+            for b, result in zip(runs, results, strict=True):
+                history = dict(result.history)
+                history["iteration"] = history["iteration"] + start
+                # Every piece after the first repeats the previous piece's last iterate.
+                pieces[b].append(
+                    history if not pieces[b] else {k: v[1:] for k, v in history.items()}
+                )
+                U[b], V[b], done[b], last[b] = result.U, result.V, start + length, result
+                escaped[b] = escaped[b] or bool(np.any(result.history["test_error"] < level))
+    return [
+        GDResult(
+            U=U[b],
+            V=V[b],
+            step=last[b].step,
+            iters=done[b],
+            history={key: np.concatenate([p[key] for p in pieces[b]]) for key in pieces[b][0]},
+        )
+        for b in range(count)
+    ]
+
+
+def _per_run(name: str, values, count: int):
+    """``values`` if it is a list of ``count`` entries (one per run), else raise naming it."""
+    if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__len__"):
+        raise TypeError(f"{name} must be a list of {count} numbers (one per run), got {values!r}")
+    if len(values) != count:
+        raise ValueError(
+            f"{name} must have one entry per run ({count}), got {len(values)}: {list(values)!r}"
+        )
+    return values
+
+
+def _require_truth(truth, n1: int, n2: int) -> None:
+    """Check the ground truth of a run recorded until its escape: the escape is read off the
+    test error, so ``truth`` (an (n1, n2) array or factors ``(L, R)``) is required."""
+    if truth is None:
+        raise TypeError(
+            f"truth is required (an ({n1}, {n2}) array or factors (L, R)): the escape is read "
+            "off the test error"
+        )
+    _test_error_function(truth, n1, n2)  # raises naming truth
+
+
+def _single_run_factors(op, U0, V0) -> tuple[np.ndarray, np.ndarray]:
+    """``(U0, V0)`` of one run, checked as (n1, k) and (n2, k) for ``op`` of shape (n1, n2),
+    as stacks of one run (1, n1, k), (1, n2, k)."""
+    _check_operator(op)
+    n1, n2 = op.shape
+    U0 = check.array("U0", U0, ndim=2, shape=(n1, None))
+    V0 = check.array("V0", V0, ndim=2, shape=(n2, U0.shape[1]))
+    return U0[None], V0[None]
+
+
+def _fit_data(alphas, values, name: str, *, positive: bool, missing: bool = False):
+    """The points of a fit against the scales α: ``alphas`` (N,) with α > 0 and ``values``
+    (N,) named ``name`` (> 0 if ``positive``), N >= 2. With ``missing``, a NaN value (a run
+    that never reached a level) is let through, so that the fit is NaN and the claim that
+    reads it fails, rather than an error."""
+    alphas = check.array("alphas", alphas, ndim=1)
+    if alphas.size < 2:
+        raise ValueError(f"alphas must hold at least 2 scales for a line, got {alphas.size}")
+    if np.any(alphas <= 0):
+        raise ValueError(f"alphas must be > 0, got {alphas.tolist()}")
+    nan = False
+    if missing:
+        try:
+            raw = np.asarray(values)
+        except ValueError:  # ragged: check.array says so below
+            raw = None
+        if raw is not None and raw.dtype.kind == "f":
+            nan = np.isnan(raw)
+    if np.any(nan):
+        values = check.array(name, np.where(nan, 0.0, values), ndim=1, shape=alphas.shape)
+        values[nan] = np.nan
+    else:
+        values = check.array(name, values, ndim=1, shape=alphas.shape)
+    if positive and np.any(values <= 0):
+        raise ValueError(f"{name} must be > 0, got {values.tolist()}")
+    return alphas, values

@@ -22,9 +22,18 @@ import numpy as np
 from scipy import stats
 
 from .. import _validation as check
-from ..gd import GDResult, factorized_gd
+from ..gd import GDResult, _check_operator, factorized_gd
 from ..initialization import small_random_init
-from ._common import Run, sensing_problem, spawn_seeds
+from ._common import (
+    Run,
+    _fit_data,
+    _require_truth,
+    _single_run_factors,
+    escape_time,
+    run_in_chunks,
+    sensing_problem,
+    spawn_seeds,
+)
 
 # The escape runs advance in chunks of this many iterations and stop at the end of the
 # chunk in which the test error first drops below the level.
@@ -48,25 +57,6 @@ def check_alphas(name: str, alphas, *, minimum_count: int = 3) -> list[float]:
     return values
 
 
-def escape_time(history: dict, level: float) -> float:
-    """First recorded iteration ``t`` with ``history["test_error"][t] < level``.
-
-    ``history`` is a :class:`~matrix_sensing.GDResult` history (``"iteration"`` and
-    ``"test_error"`` arrays of equal length); ``nan`` if the error never drops below
-    ``level``. Record every iteration (``record_every=1``) for an exact first time.
-    """
-    level = check.real("level", level, positive=True)
-    iterations = np.asarray(history["iteration"])
-    errors = np.asarray(history["test_error"])
-    if iterations.shape != errors.shape:
-        raise ValueError(
-            f"history['iteration'] and history['test_error'] must have the same length, got "
-            f"{iterations.shape} and {errors.shape}"
-        )
-    below = np.flatnonzero(errors < level)
-    return float(iterations[below[0]]) if below.size else math.nan
-
-
 def run_until_escape(
     op, y, U0, V0, step: float, truth, *, level: float, max_iters: int,
     chunk: int = ESCAPE_CHUNK,
@@ -79,38 +69,34 @@ def run_until_escape(
     error drops below ``level``, or after ``max_iters`` iterations. The returned history
     is that of the concatenated run.
     """
+    U0, V0 = _single_run_factors(op, U0, V0)
+    step = check.real("step", step, positive=True)
     level = check.real("level", level, positive=True)
     max_iters = check.integer("max_iters", max_iters, minimum=1)
     chunk = check.integer("chunk", chunk, minimum=1)
-    U, V = U0, V0
-    pieces: list[dict] = []
-    done = 0
-    while done < max_iters:
-        n = min(chunk, max_iters - done)
-        result = factorized_gd(op, y, U, V, step, n, truth=truth, record_every=1)
-        history = dict(result.history)
-        history["iteration"] = history["iteration"] + done
-        # Every chunk after the first repeats the previous chunk's last iterate.
-        pieces.append(history if not pieces else {k: v[1:] for k, v in history.items()})
-        U, V, done = result.U, result.V, done + n
-        if np.any(result.history["test_error"] < level):
-            break
-    history = {key: np.concatenate([p[key] for p in pieces]) for key in pieces[0]}
-    return GDResult(U=U, V=V, step=step, iters=done, history=history)
+    (result,) = run_in_chunks(op, y, U0, V0, [step], [max_iters], truth, level=level,
+                              chunk=chunk)  # fmt: skip
+    return result
 
 
 def loglog_fit(alphas, errors):
     """Least-squares line ``log(error) = slope * log(alpha) + intercept``.
 
-    Returns the ``scipy.stats.linregress`` result; ``slope`` is the exponent of α.
+    ``alphas`` and ``errors`` (N,), N >= 2, both > 0. Returns the ``scipy.stats.linregress``
+    result; ``slope`` is the exponent of α.
     """
-    return stats.linregress(np.log(np.asarray(alphas)), np.log(np.asarray(errors)))
+    alphas, errors = _fit_data(alphas, errors, "errors", positive=True)
+    return stats.linregress(np.log(alphas), np.log(errors))
 
 
 def escape_fit(alphas, times):
     """Least-squares line ``escape time = slope * ln(1/alpha) + intercept``
-    (``scipy.stats.linregress`` result; ``rvalue**2`` is R²)."""
-    return stats.linregress(np.log(1.0 / np.asarray(alphas)), np.asarray(times, dtype=float))
+    (``scipy.stats.linregress`` result; ``rvalue**2`` is R²).
+
+    ``alphas`` (N,) > 0, N >= 2, and ``times`` (N,); a NaN time (a run that never escaped)
+    makes the fit NaN, so that the claim reading it fails."""
+    alphas, times = _fit_data(alphas, times, "times", positive=False, missing=True)
+    return stats.linregress(np.log(1.0 / alphas), times)
 
 
 def final_errors(
@@ -120,17 +106,21 @@ def final_errors(
     """Run ``iters`` iterations from ``init(alpha)`` = ``(U_0, V_0)`` for each α.
 
     Returns the results by α and the final relative test errors
-    ``||U V^T - X||_F / ||X||_F`` and training errors ``||A(U V^T) - y|| / ||y||``.
+    ``||U V^T - X||_F / ||X||_F`` and training errors ``||A(U V^T) - y|| / ||y||``. The runs
+    share the operator and y, so they advance as one batch (equal to separate runs up to
+    rounding). ``init``: a callable α -> ``(U_0, V_0)``; ``alphas``: scales in (0, 1).
     """
-    results, test, train = {}, [], []
+    if not callable(init):
+        raise TypeError(f"init must be a callable alpha -> (U0, V0), got {init!r}")
+    alphas = check_alphas("alphas", alphas, minimum_count=1)
+    _check_operator(op)
+    _require_truth(truth, *op.shape)
+    U0, V0 = (np.stack(factors) for factors in zip(*(init(alpha) for alpha in alphas), strict=True))
+    batch = factorized_gd(op, y, U0, V0, step, iters, truth=truth, record_every=record_every)
+    results = dict(zip(alphas, batch, strict=True))
     y_norm = float(np.linalg.norm(y))
-    for alpha in alphas:
-        result = factorized_gd(
-            op, y, *init(alpha), step, iters, truth=truth, record_every=record_every
-        )
-        results[alpha] = result
-        test.append(result.history["test_error"][-1])
-        train.append(math.sqrt(2.0 * result.history["train_loss"][-1]) / y_norm)
+    test = [result.history["test_error"][-1] for result in batch]
+    train = [math.sqrt(2.0 * result.history["train_loss"][-1]) / y_norm for result in batch]
     return results, np.array(test), np.array(train)
 
 
@@ -196,17 +186,22 @@ def alpha_scaling(
         run.results[f"error/alpha={alpha:g}"] = result
     run.data.update(alphas_error=np.array(alphas_error), test_error=test, train_error=train)
 
-    steps = (step, step / 2)
+    # All escape runs (both steps, every α) advance together as one batch of runs.
+    steps, budgets = (step, step / 2), (max_iters_escape, 2 * max_iters_escape)
+    cases = [
+        (i, j, steps[i], budgets[i], alpha)
+        for i in range(len(steps))
+        for j, alpha in enumerate(alphas_escape)
+    ]
+    inits = [init(alpha) for *_, alpha in cases]
+    escapes = run_in_chunks(
+        op, y, [U for U, _ in inits], [V for _, V in inits], [c[2] for c in cases],
+        [c[3] for c in cases], truth, level=escape_level, chunk=ESCAPE_CHUNK,
+    )  # fmt: skip
     times = np.full((len(steps), len(alphas_escape)), np.nan)
-    for i, (mu, budget) in enumerate(
-        zip(steps, (max_iters_escape, 2 * max_iters_escape), strict=True)
-    ):
-        for j, alpha in enumerate(alphas_escape):
-            result = run_until_escape(
-                op, y, *init(alpha), mu, truth, level=escape_level, max_iters=budget
-            )
-            run.results[f"escape/step={mu:g}/alpha={alpha:g}"] = result
-            times[i, j] = escape_time(result.history, escape_level)
+    for (i, j, mu, _, alpha), result in zip(cases, escapes, strict=True):
+        run.results[f"escape/step={mu:g}/alpha={alpha:g}"] = result
+        times[i, j] = escape_time(result.history, escape_level)
     run.data.update(
         alphas_escape=np.array(alphas_escape),
         escape_steps=np.array(steps),

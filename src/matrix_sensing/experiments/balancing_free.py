@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as check
+from .._factors import check_operator
 from ..gd import factorized_gd
 from ..initialization import spectral_init
 from ._common import Run, sensing_problem
@@ -40,6 +41,7 @@ def linearized_rate(op, truth, r: int, step: float) -> float:
     rate" ``1 - μ σ_r``); Gaussian sensing lowers it. ``op``: (n1, n2) operator with
     ``m`` measurements; ``truth``: (n1, n2) of rank >= ``r``; ``step``: μ > 0.
     """
+    check_operator(op, extra=("matrix",))  # the dense (m, n1 n2) matrix of the operator
     truth = check.array("truth", truth, ndim=2, shape=op.shape)
     r = check.integer("r", r, minimum=1, maximum=min(op.shape))
     step = check.real("step", step, positive=True)

@@ -33,6 +33,7 @@ import math
 import numpy as np
 
 from .. import _validation as check
+from .._factors import divergence_context
 from ..gd import GDResult, factorized_gd
 from ..initialization import small_random_init, unequal_scale_init
 from ..metrics import first_crossing, local_linear_rate
@@ -143,8 +144,9 @@ def _plain_run(
             break
         if capture is not None:
             capture.calls -= 1  # the chunk's first record repeats the last one, dropped below
-        more = factorized_gd(op, y, result.U, result.V, step, missing, truth=truth,
-                             record_every=record_every, metrics=metrics)  # fmt: skip
+        with divergence_context(offset=result.iters):  # report the iteration of the whole run
+            more = factorized_gd(op, y, result.U, result.V, step, missing, truth=truth,
+                                 record_every=record_every, metrics=metrics)  # fmt: skip
         result = _concat(result, more)
     switch = None
     if capture is not None and capture.state is not None:
@@ -158,8 +160,9 @@ def _run_to_level(op, y, U0, V0, step, level, max_iters, progress):
     iterations are done (the iterates are those of one uninterrupted run)."""
     result = factorized_gd(op, y, U0, V0, step, min(_LEVEL_CHUNK, max_iters), progress=progress)
     while result.iters < max_iters and not np.any(result.history["train_loss"] < level):
-        more = factorized_gd(op, y, result.U, result.V, step,
-                             min(_LEVEL_CHUNK, max_iters - result.iters))  # fmt: skip
+        with divergence_context(offset=result.iters):
+            more = factorized_gd(op, y, result.U, result.V, step,
+                                 min(_LEVEL_CHUNK, max_iters - result.iters))  # fmt: skip
         result = _concat(result, more)
     return result
 
@@ -314,7 +317,13 @@ def imbalance_rates(
         product_errors.append(
             float(np.linalg.norm(U_b @ V_b.T - product) / np.linalg.norm(product))
         )
-        after = _run_to_level(op, y, U_b, V_b, step, levels[1], rebalance_iters, progress)
+        with divergence_context(
+            offset=t_switch, algorithm="gradient descent after rebalancing",
+            hint=f"step={step:g} is too large for the rebalanced factors (their scale is "
+            f"√σ_1(U V^T), so the step must stay ≲ 1/||X|| as for plain gradient descent); "
+            f"try step={step / 2:g} or smaller.",
+        ):  # fmt: skip
+            after = _run_to_level(op, y, U_b, V_b, step, levels[1], rebalance_iters, progress)
         after.history["iteration"] = after.history["iteration"] + t_switch
         run.results[f"rebalanced_{name}"] = after
         data["rate_rebalanced"].append(
@@ -339,8 +348,8 @@ def imbalance_rates(
             scaled_window_rate(result.history, step, alpha_equal, final_start, final_stop,
                                origin),
         )  # fmt: skip
-        data[f"imbalance_change_{'final' if kind == 'unequal' else 'equal'}"] = (
-            _frobenius_change(U0, V0, result.U, result.V)
+        data[f"imbalance_change_{'final' if kind == 'unequal' else 'equal'}"] = _frobenius_change(
+            U0, V0, result.U, result.V
         )
     data["windows"] = windows
     data["rebalance_product_error"] = max(product_errors, default=math.nan)

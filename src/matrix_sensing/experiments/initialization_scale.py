@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from .. import _validation as check
 from ..gd import factorized_gd
 from ..initialization import small_random_init
@@ -25,11 +27,17 @@ def small_vs_large_init(
     seed: int,
     record_every: int = 1,
     progress: bool = False,
+    metrics: Mapping[str, Callable] | None = None,
+    experiment: str = "small_vs_large_init",
 ) -> Run:
     """Claims M1 and M2: the same data fitted from a small and from a large initialization.
 
     Both runs start from the same Gaussian draw ``G`` scaled by ``alpha_small`` resp.
     ``alpha_large`` (so only the scale α differs). Results ``"small"`` and ``"large"``.
+    ``metrics`` (``name -> f(U, V)``) are recorded every ``record_every`` iterations, as in
+    :func:`~matrix_sensing.gd.factorized_gd`; ``experiment`` names the returned run (other
+    experiments reuse these runs, e.g.
+    :func:`~matrix_sensing.experiments.low_rank_bias.low_rank_trajectory`).
     """
     params = {
         "n1": n1, "n2": n2, "r": r, "kappa": kappa, "m": m, "k": k,
@@ -52,10 +60,11 @@ def small_vs_large_init(
     }
     problem_seed, init_seed = spawn_seeds(seed, 2)
     truth, op, y = sensing_problem(n1, n2, r, kappa, m, seed=problem_seed)
-    run = Run("small_vs_large_init", params, seed, truth)
+    run = Run(experiment, params, seed, truth)
     for name, (alpha, step, iters) in settings.items():
         U0, V0 = small_random_init(n1, n2, k, alpha, seed=init_seed)
         run.results[name] = factorized_gd(
-            op, y, U0, V0, step, iters, truth=truth, record_every=record_every, progress=progress
-        )
+            op, y, U0, V0, step, iters, truth=truth, record_every=record_every,
+            metrics=metrics, progress=progress,
+        )  # fmt: skip
     return run

@@ -35,13 +35,22 @@ class BatchedGDResult:
     history: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _stacked_factors(U, V, op) -> tuple[np.ndarray, np.ndarray]:
+def _check_operator(op) -> None:
+    # The batched products use the dense (m, n1 n2) matrix of a GaussianSensing operator.
+    for attribute in ("m", "shape", "matrix"):
+        if not hasattr(op, attribute):
+            raise TypeError(f"op must be a GaussianSensing operator, got {op!r}")
+
+
+def _stacked_factors(U, V, op, names=("U0", "V0")) -> tuple[np.ndarray, np.ndarray]:
     n1, n2 = op.shape
-    U = check.array("U0", U, ndim=3, shape=(None, n1, None))
+    U = check.array(names[0], U, ndim=3, shape=(None, n1, None))
     batch, _, k = U.shape
     if batch < 1 or k < 1:
-        raise ValueError(f"U0 must have shape (B, n1, k) with B >= 1 and k >= 1, got {U.shape}")
-    V = check.array("V0", V, ndim=3, shape=(batch, n2, k))
+        raise ValueError(
+            f"{names[0]} must have shape (B, n1, k) with B >= 1 and k >= 1, got {U.shape}"
+        )
+    V = check.array(names[1], V, ndim=3, shape=(batch, n2, k))
     return U, V
 
 
@@ -52,8 +61,9 @@ def batched_loss_and_gradient(op, y, U, V) -> tuple[np.ndarray, np.ndarray, np.n
     with ``loss`` (B,), ``grad_U = E V`` (B, n1, k) and ``grad_V = E^T U`` (B, n2, k), where
     ``E = A*(A(U V^T) - y)`` is computed start by start.
     """
+    _check_operator(op)
     y = check.array("y", y, ndim=1, shape=(op.m,))
-    U, V = _stacked_factors(U, V, op)
+    U, V = _stacked_factors(U, V, op, names=("U", "V"))
     return _loss_and_gradient(op.matrix, y, U, V, op.shape)
 
 
@@ -86,9 +96,7 @@ def batched_gd(
     exceeds ``divergence_factor * max(f_b(U0, V0), ||y||^2 / 2)`` (attribute ``start``
     names it).
     """
-    for attribute in ("m", "shape", "matrix"):
-        if not hasattr(op, attribute):
-            raise TypeError(f"op must be a GaussianSensing operator, got {op!r}")
+    _check_operator(op)
     y = check.array("y", y, ndim=1, shape=(op.m,))
     U, V = (a.copy() for a in _stacked_factors(U0, V0, op))
     step = check.real("step", step, positive=True)
@@ -113,7 +121,13 @@ def batched_gd(
             bad = np.flatnonzero(~np.isfinite(loss) | (loss > bound))
             if bad.size:
                 b = int(bad[0])
-                error = DivergenceError(t, float(loss[b]), step, float(bound[b]))
+                error = DivergenceError(
+                    t, float(loss[b]), step, float(bound[b]),
+                    algorithm=f"batched gradient descent (start {b})",
+                    hint=f"step={step:g} is too large for this start (gradient descent needs "
+                    f"step ≲ 1/(||U_0||² + ||V_0||²) from a large start); try step={step / 2:g} "
+                    "or a smaller start scale alpha.",
+                )  # fmt: skip
                 error.start = b
                 raise error
             if t % record_every == 0 or t == iters:
@@ -177,8 +191,11 @@ def random_starts(
     n2 = check.integer("n2", n2, minimum=1)
     check.integer("r", r, minimum=1, maximum=min(n1, n2))
     check.real("kappa", kappa, minimum=1.0)
-    check.integer("m", m, minimum=1)
+    m = check.integer("m", m, minimum=1)
     starts = check.integer("starts", starts, minimum=1)
+    # The starts run side by side: (starts, n1, n2) products and (starts, m) residuals.
+    check.entries("the batched products U V^T", ("starts", starts), ("n1", n1), ("n2", n2))
+    check.entries("the batched residuals", ("starts", starts), ("m", m))
     alpha = check.real("alpha", alpha, positive=True)
     step = check.real("step", step, positive=True)
     iters = check.integer("iters", iters, minimum=1)

@@ -21,31 +21,22 @@ import scipy.linalg
 import scipy.optimize
 
 from .. import _validation as check
+from .._factors import check_operator
 from ..gd import factorized_gd
 from ..initialization import identity_init
 from ..metrics import nuclear_norm
 from ..operators import GaussianSensing
-from ..targets import linear_spectrum
+from ..targets import psd_target
 from ._common import Run, spawn_seeds
-
-
-def psd_target(n: int, r: int, kappa: float, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A random rank-``r`` PSD target ``X = Q diag(σ) Q^T`` (n x n) with Haar-random
-    orthonormal ``Q`` (n x r) and ``σ`` = :func:`~matrix_sensing.targets.linear_spectrum`
-    ``(r, kappa)`` (so ``||X|| = 1`` and ``||X||_* = Σσ``). Returns ``(X, Q)``."""
-    n = check.integer("n", n, minimum=1)
-    r = check.integer("r", r, minimum=1, maximum=n)
-    sigma = linear_spectrum(r, kappa)
-    rng = np.random.default_rng(check.seed("seed", seed))
-    q, rr = np.linalg.qr(rng.standard_normal((n, r)))
-    Q = q * np.sign(np.diag(rr))  # the sign fix makes Q Haar distributed
-    return (Q * sigma) @ Q.T, Q
 
 
 def symmetric_sensing(m: int, n: int, *, seed: int) -> GaussianSensing:
     """Symmetric Gaussian measurements ``A_i = (G_i + G_i^T) / 2`` (digest §2), with ``G_i``
     the (n x n) matrices of ``GaussianSensing(m, (n, n), seed)`` (i.i.d. N(0, 1/m)). Each
     ``A_i`` is exactly symmetric in floating point."""
+    m = check.integer("m", m, minimum=1)
+    n = check.integer("n", n, minimum=1)
+    check.entries("the measurement matrices", ("m", m), ("n", n), ("n", n))
     G = GaussianSensing(m, (n, n), seed=seed).array
     return GaussianSensing.from_array((G + G.transpose(0, 2, 1)) / 2)
 
@@ -70,6 +61,7 @@ def min_trace_certificate(op, Q) -> dict[str, float]:
     ``injectivity`` (smallest singular value of ``A`` on an orthonormal basis of ``T``,
     > 0 means injective).
     """
+    check_operator(op, "symmetric_sensing(m, n, seed=0)", extra=("array",))
     n = op.shape[0]
     if op.shape != (n, n):
         raise ValueError(f"op must measure square matrices, got shape {op.shape}")
@@ -173,7 +165,7 @@ def identity_init_limit(
     iters = check.integer("iters", iters, minimum=1)
 
     target_seed, operator_seed = spawn_seeds(seed, 2)
-    truth, Q = psd_target(n, r, kappa, seed=target_seed)
+    truth, Q = psd_target(n, r, kappa, seed=target_seed, return_basis=True)
     op = symmetric_sensing(m, n, seed=operator_seed)
     y = op(truth)
     nuclear_x = nuclear_norm(truth)

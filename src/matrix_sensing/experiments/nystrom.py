@@ -13,9 +13,9 @@ import numpy as np
 from .. import _validation as check
 from ..factorization import heron_prediction, nystrom_init, scaled_gd_factorization
 from ..initialization import small_random_init
+from ..targets import psd_target
 from ._common import Run, spawn_seeds
 from .preconditioning import first_below
-from .robust import psd_target
 
 # ScaledGD from a small start α G first overshoots, by a factor of order 1/α² in the
 # product, before it converges (see scaled_gd_factorization); only a non-finite loss is a

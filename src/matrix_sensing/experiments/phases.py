@@ -100,6 +100,13 @@ def sine_between_bases(A, B) -> float:
     dominate the cost of recording seven angles at every iteration. (A generic fast path
     that could move to ``metrics.py``.)
     """
+    A = check.array("A", A, ndim=2)
+    B = check.array("B", B, ndim=2, shape=(A.shape[0], None))
+    return _sine_between_bases(A, B)
+
+
+def _sine_between_bases(A: np.ndarray, B: np.ndarray) -> float:
+    """:func:`sine_between_bases` without the input checks, for the per-iteration hook."""
     residual = B - A @ (A.T @ B)
     # The largest singular value of the (n, r) residual, from its small r x r Gram matrix
     # (no cancellation: the residual itself is formed first).
@@ -127,12 +134,12 @@ class _PhaseMetrics:
         left_V = np.linalg.svd(V, full_matrices=False)[0][:, :r]
         left_P, sv_P, right_P_t = np.linalg.svd(U @ V.T, full_matrices=False)
         angles = (
-            sine_between_bases(self.spectral_left, left_U),
-            sine_between_bases(self.spectral_right, left_V),
-            sine_between_bases(self.truth_left, left_U),
-            sine_between_bases(self.truth_right, left_V),
-            sine_between_bases(self.truth_left, left_P[:, :r]),
-            sine_between_bases(self.truth_right, right_P_t[:r].T),
+            _sine_between_bases(self.spectral_left, left_U),
+            _sine_between_bases(self.spectral_right, left_V),
+            _sine_between_bases(self.truth_left, left_U),
+            _sine_between_bases(self.truth_right, left_V),
+            _sine_between_bases(self.truth_left, left_P[:, :r]),
+            _sine_between_bases(self.truth_right, right_P_t[:r].T),
         )
         W = np.vstack((U, V))
         W_pi = np.vstack((self.pi_U, self.pi_V))
@@ -169,7 +176,9 @@ def phases(
     ``test_error``; ``product_sv`` ((iters + 1) x (r + 1)), the top singular values of
     ``U_t V_t^T``; one array per name in :data:`ANGLE_COLUMNS` and :data:`POWER_COLUMNS`;
     the scalars ``spectral_sin_left_truth`` and ``spectral_sin_right_truth`` (sines between
-    the top-r singular subspaces of ``A*(y)`` and those of ``X``), ``truth_norm_op``
+    the top-r singular subspaces of ``A*(y)`` and those of ``X``), ``perturbation``
+    (``||A*(y) - X|| / σ_r(X)``, how far the spectral estimate is from the truth on the
+    scale of its weakest direction), ``truth_norm_op``
     (``||X||``), ``truth_norm_fro`` and ``plateau_level`` (``sqrt(Σ_{i≥2} σ_i²)/||X||_F``,
     the test error once only the leading direction is learned); ``truth_sv`` (r,) and
     ``spectral_sv`` (r + 1,), the top singular values of ``X`` and of ``A*(y)``.
@@ -220,6 +229,9 @@ def phases(
         plateau_level=float(np.sqrt(np.sum(truth_sv[1:] ** 2)) / fro),
         spectral_sin_left_truth=subspace_distance(spectral_left, truth_left),
         spectral_sin_right_truth=subspace_distance(spectral_right, truth_right),
+        # The spectral phase aligns the factors with A*(y); that says something about X
+        # only if A*(y) - X is small next to σ_r(X) (enough measurements m).
+        perturbation=float(np.linalg.norm(spectral - truth, 2) / truth_sv[-1]),
     )
     return run
 
@@ -259,8 +271,15 @@ def first_below(values, level: float) -> int | None:
 
 def longest_run(mask) -> tuple[int, int]:
     """``(start, length)`` of the longest run of consecutive ``True`` in ``mask`` (the first
-    one if several are equally long); ``(0, 0)`` if there is none."""
-    mask = np.asarray(mask, dtype=bool)
+    one if several are equally long); ``(0, 0)`` if there is none. ``mask``: a 1-D array of
+    booleans (or of numbers, nonzero meaning True)."""
+    try:
+        raw = np.asarray(mask)
+    except ValueError:  # ragged nested lists
+        raw = None
+    if raw is None or raw.dtype.kind not in "biuf":
+        raise TypeError(f"mask must be a 1-D array of booleans, got {mask!r}")
+    mask = raw.astype(bool)
     if mask.ndim != 1:
         raise ValueError(f"mask must be 1-dimensional, got shape {mask.shape}")
     edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as check
+from .._factors import divergence_context
 from ..gd import GDResult, factorized_gd
 from ..initialization import small_random_init
 from ..preconditioned import preconditioned_gd
@@ -27,13 +28,16 @@ def gd_until(op, y, U0, V0, step: float, max_iters: int, truth, tol: float, chun
     history (recorded every iteration) stops at the first iterate with error <= ``tol``.
     Stopping early is what keeps the slow, ill-conditioned runs affordable."""
     max_iters = check.integer("max_iters", max_iters, minimum=1)
+    if truth is None:  # the stopping rule needs the test error
+        raise TypeError("truth must be an (n1, n2) array (gd_until stops on the test error)")
     tol = check.real("tol", tol, positive=True)
     chunk = check.integer("chunk", chunk, minimum=1)
     U, V = U0, V0
     pieces: list[dict[str, np.ndarray]] = []
     done = 0
     while True:
-        result = factorized_gd(op, y, U, V, step, min(chunk, max_iters - done), truth=truth)
+        with divergence_context(offset=done):  # report the iteration of the whole run
+            result = factorized_gd(op, y, U, V, step, min(chunk, max_iters - done), truth=truth)
         history = {name: values.copy() for name, values in result.history.items()}
         history["iteration"] += done
         if pieces:  # the first iterate of a chunk is the last one of the previous chunk
@@ -159,6 +163,7 @@ def preconditioning(
 def first_below(result: GDResult, level: float) -> float:
     """The first recorded iteration of ``result`` with relative test error <= ``level``, as
     a float (NaN if never): the stopping rule of :func:`gd_until` and of ``stop_below``."""
+    level = check.real("level", level, positive=True)
     below = np.flatnonzero(result.history["test_error"] <= level)
     return float(result.history["iteration"][below[0]]) if below.size else float("nan")
 

@@ -4,34 +4,21 @@ low-rank matrix, while gradient descent on the ℓ2 loss does not."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import _validation as check
 from ..initialization import small_random_init
 from ..operators import GaussianSensing
 from ..robust import corrupt, symmetric_l2_gd, symmetric_subgradient_method
-from ..targets import linear_spectrum
+from ..targets import psd_target
 from ._common import Run, spawn_seeds
-
-
-def psd_target(n: int, r: int, kappa: float, *, seed: int) -> np.ndarray:
-    """Random symmetric PSD rank-``r`` matrix ``X = L diag(σ) L^T`` (n × n), ``L`` Haar
-    orthonormal (n × r), ``σ`` = :func:`~matrix_sensing.targets.linear_spectrum` ``(r, κ)``
-    (so ``||X|| = 1``). A local helper of this claim group (see the module docstring)."""
-    n = check.integer("n", n, minimum=1)
-    r = check.integer("r", r, minimum=1, maximum=n)
-    sigma = linear_spectrum(r, kappa)
-    rng = np.random.default_rng(check.seed("seed", seed))
-    q, rr = np.linalg.qr(rng.standard_normal((n, r)))
-    left = q * np.sign(np.diag(rr))
-    X = (left * sigma) @ left.T
-    return (X + X.T) / 2  # exactly symmetric
 
 
 def symmetric_sensing(n: int, m: int, *, seed: int) -> GaussianSensing:
     """Symmetric Gaussian measurements ``A_i = (G_i + G_i^T)/2``, ``G_i`` with i.i.d.
     N(0, 1/m) entries (digest §2), as a :class:`~matrix_sensing.GaussianSensing` of shape
     (n, n) built with ``GaussianSensing.from_array``."""
+    m = check.integer("m", m, minimum=1)
+    n = check.integer("n", n, minimum=1)
+    check.entries("the measurement matrices", ("m", m), ("n", n), ("n", n))
     G = GaussianSensing(m, (n, n), seed=seed).array
     return GaussianSensing.from_array((G + G.transpose(0, 2, 1)) / 2)
 
@@ -57,8 +44,8 @@ def robust_recovery(
 ) -> Run:
     """Claim N6 on one draw of a symmetric problem with corrupted measurements.
 
-    A PSD rank-``r`` target ``X`` (:func:`psd_target`), symmetric measurements
-    (:func:`symmetric_sensing`), and ``round(fraction * m)`` of them corrupted by
+    A PSD rank-``r`` target ``X`` (:func:`~matrix_sensing.targets.psd_target`), symmetric
+    measurements (:func:`symmetric_sensing`), and ``round(fraction * m)`` of them corrupted by
     :func:`~matrix_sensing.robust.corrupt` (additive N(0, (magnitude · rms y)^2) outliers).
     Both runs start from the same ``U_0 = α G`` (``G`` (n × k), i.i.d. N(0, 1/k)).
 

@@ -29,7 +29,7 @@ from .. import _validation as check
 from ..initialization import small_random_init
 from ..metrics import first_crossing, first_rise, subspace_distance
 from ..symmetric import SymmetricGaussianSensing, psd_target, symmetric_gd
-from ._common import Run, spawn_seeds
+from ._common import Run, _fit_data, spawn_seeds
 
 # Generic helpers ------------------------------------------------------------------------
 
@@ -81,18 +81,23 @@ def check_eigenvalues(name: str, values) -> list[float]:
 
 def loglog_slope(alphas, errors) -> float:
     """Slope of the least-squares line ``ln(error) = slope * ln(alpha) + c`` (the exponent
-    of α)."""
+    of α); ``alphas`` and ``errors`` (N,), N >= 2, both > 0."""
+    alphas, errors = _fit_data(alphas, errors, "errors", positive=True)
     return float(stats.linregress(np.log(alphas), np.log(errors)).slope)
 
 
 def time_slope(alphas, times) -> float:
-    """Slope of the least-squares line ``time = slope * ln(1/alpha) + c``."""
-    return float(stats.linregress(np.log(1.0 / np.asarray(alphas)), np.asarray(times)).slope)
+    """Slope of the least-squares line ``time = slope * ln(1/alpha) + c``; ``alphas`` (N,)
+    > 0, N >= 2, and ``times`` (N,) (a NaN time, a run that never fitted, gives NaN)."""
+    alphas, times = _fit_data(alphas, times, "times", positive=False, missing=True)
+    return float(stats.linregress(np.log(1.0 / alphas), times).slope)
 
 
 def top_subspace_sine(U, basis) -> float:
     """Sine of the largest principal angle between the top-``r`` left singular subspace of
     ``U`` (n, k) (= the top-``r`` eigenspace of ``U U^T``) and ``span(basis)`` (n, r)."""
+    U = check.array("U", U, ndim=2)
+    basis = check.array("basis", basis, ndim=2, shape=(U.shape[0], None))
     left = np.linalg.svd(U, full_matrices=False)[0]
     return subspace_distance(left[:, : basis.shape[1]], basis)
 
@@ -100,6 +105,10 @@ def top_subspace_sine(U, basis) -> float:
 def top_eigenvectors(M, r: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``r`` algebraically largest eigenvalues (decreasing) of the symmetric ``M`` and
     their eigenvectors (n, r)."""
+    M = check.array("M", M, ndim=2)
+    if M.shape[0] != M.shape[1]:
+        raise ValueError(f"M must be a square (n, n) matrix, got shape {M.shape}")
+    r = check.integer("r", r, minimum=1, maximum=M.shape[0])
     values, vectors = np.linalg.eigh(M)
     return values[::-1][:r], vectors[:, ::-1][:, :r]
 
@@ -107,8 +116,13 @@ def top_eigenvectors(M, r: int) -> tuple[np.ndarray, np.ndarray]:
 def crossing_times(iterations, eigenvalues, targets) -> np.ndarray:
     """P3's crossing times: for each ``i``, the first recorded iteration at which the
     ``i``-th largest eigenvalue of ``U_t U_t^T`` (column ``i`` of ``eigenvalues``, shape
-    (T, r)) reaches half of ``targets[i]`` (σ_i / 2); ``nan`` if it never does."""
-    eigenvalues = np.asarray(eigenvalues)
+    (T, r)) reaches half of ``targets[i]`` (σ_i / 2, ``targets`` > 0); ``nan`` if it never
+    does."""
+    steps = check.array("iterations", iterations, ndim=1).shape[0]
+    eigenvalues = check.array("eigenvalues", eigenvalues, ndim=2, shape=(steps, None))
+    targets = check.array("targets", targets, ndim=1, shape=(eigenvalues.shape[1],))
+    if np.any(targets <= 0):
+        raise ValueError(f"targets must be > 0, got {targets.tolist()}")
     times = [first_rise(iterations, eigenvalues[:, i], 0.5 * s) for i, s in enumerate(targets)]
     return np.array([math.nan if t is None else t for t in times], dtype=float)
 
@@ -118,7 +132,10 @@ def spectral_phase_end(norms, level: float) -> int | None:
     before the first one above ``level``: the end of the spectral phase ``||U_t U_t^T|| <=
     level``. The last index if the norm never exceeds ``level``; ``None`` if it already
     does at the first entry."""
-    norms = np.asarray(norms)
+    norms = check.array("norms", norms, ndim=1)
+    if norms.size == 0:
+        raise ValueError("norms must not be empty")
+    level = check.real("level", level, positive=True)
     above = np.flatnonzero(norms > level)
     if not above.size:
         return len(norms) - 1
@@ -142,8 +159,9 @@ def _p1(n, r, kappa, m, k, step, alphas, iters, alpha_spectral, iters_spectral, 
         results[f"p1 alpha={alpha:g}"] = symmetric_gd(
             op, y, alpha * G, step, iters, truth=truth, record_every=10
         )
-    spectral_basis = top_eigenvectors(op.adjoint(y), r)[1]
-    truth_basis = top_eigenvectors(truth, r)[1]
+    spectral = op.adjoint(y)
+    spectral_basis = top_eigenvectors(spectral, r)[1]
+    truth_eigenvalues, truth_basis = top_eigenvectors(truth, r)
     results["p1 spectral"] = symmetric_gd(
         op, y, alpha_spectral * G, step, iters_spectral, truth=truth,
         metrics={
@@ -153,7 +171,7 @@ def _p1(n, r, kappa, m, k, step, alphas, iters, alpha_spectral, iters_spectral, 
         },
     )  # fmt: skip
     # The linearization of the spectral phase: power iteration U_t = (I + μ A*(y))^t U_0.
-    power = np.eye(n) + step * op.adjoint(y)
+    power = np.eye(n) + step * spectral
     U, power_sine = alpha_spectral * G, []
     for _ in range(iters_spectral + 1):
         power_sine.append(top_subspace_sine(U, spectral_basis))
@@ -162,10 +180,13 @@ def _p1(n, r, kappa, m, k, step, alphas, iters, alpha_spectral, iters_spectral, 
         "p1_alphas": np.array(alphas),
         "p1_test_error": np.array([results[f"p1 alpha={a:g}"].history["test_error"][-1]
                                    for a in alphas]),
-        "p1_spectral_eigenvalues": top_eigenvectors(op.adjoint(y), r + 1)[0],
+        "p1_spectral_eigenvalues": top_eigenvectors(spectral, min(r + 1, n))[0],
         "p1_power_sine": np.array(power_sine),
         "p1_spectral_vs_truth_sine": subspace_distance(spectral_basis, truth_basis),
         "p1_norm_x": float(np.linalg.norm(truth, 2)),
+        # ||A*(y) - X|| / λ_r(X): the spectral phase aligns U_t with A*(y), which says
+        # something about X only if this is small (enough measurements m).
+        "p1_perturbation": float(np.linalg.norm(spectral - truth, 2) / truth_eigenvalues[-1]),
     }  # fmt: skip
     return truth, results, data
 
@@ -237,7 +258,8 @@ def symmetric_precursor(
     iteration the sine between the top-r eigenspaces of ``U_t U_t^T`` and of ``A*(y)``
     (``spectral_sine``), of ``U_t U_t^T`` and of ``X`` (``truth_sine``), and ``||U_t||^2``
     (``norm``) (result ``"p1 spectral"``); ``data["p1_power_sine"]`` is the first sine for
-    the power iteration ``(I + μ A*(y))^t U_0`` from the same start.
+    the power iteration ``(I + μ A*(y))^t U_0`` from the same start, and
+    ``data["p1_perturbation"]`` is ``||A*(y) - X|| / λ_r(X)``.
 
     P2 (underdetermined, ``m_p2 < n_p2 (n_p2 + 1)/2``): ``iters_p2`` iterations from each α
     of ``alphas_p2``, recorded at every iteration; the *time to fit* is the first iteration
@@ -294,6 +316,7 @@ def symmetric_precursor(
         alpha=check.real("alpha_p3", alpha_p3, positive=True, maximum=0.5),
         iters=check.integer("iters_p3", iters_p3, minimum=1),
     )
+    _check_entries("p3", p3["n"], p3["m"], p3["k"])
     seed = check.seed("seed", seed)
     p1_seed, p2_seed, p3_seed = spawn_seeds(seed, 3)
     truth, results, data = _p1(**p1, seed=p1_seed)
@@ -311,7 +334,15 @@ def _check_sizes(part: str, n, r, m, k) -> dict[str, int]:
     r = check.integer(f"r_{part}", r, minimum=1, maximum=n)
     m = check.integer(f"m_{part}", m, minimum=1)
     k = check.integer(f"k_{part}", k, minimum=r)
+    _check_entries(part, n, m, k)
     return {"n": n, "r": r, "m": m, "k": k}
+
+
+def _check_entries(part: str, n: int, m: int, k: int) -> None:
+    """Refuse sizes whose arrays (the measurement matrices, U0) would not fit, naming the
+    part's parameters (``n_p2``, not the operator's ``n``) before any part has run."""
+    check.entries("U0", (f"n_{part}", n), (f"k_{part}", k))
+    check.entries("the measurement matrices", (f"m_{part}", m), (f"n_{part}", n), (f"n_{part}", n))
 
 
 # N1 -------------------------------------------------------------------------------------

@@ -26,19 +26,28 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import _validation as check
-from ..gd import GDResult, factorized_gd
+from ..gd import GDResult
 from ..initialization import small_random_init
-from ..metrics import first_crossing
-from ._common import Run, sensing_problem, spawn_seeds
+from ._common import (
+    Run,
+    _single_run_factors,
+    escape_time,
+    run_in_chunks,
+    sensing_problem,
+    spawn_seeds,
+)
 
 # Until the escape the runs are recorded at every iteration, in chunks of this many
 # iterations; after the chunk in which the test error first drops below the escape level
 # they are recorded every ``record_every`` iterations.
 ESCAPE_CHUNK = 50
+# Runs of width up to this share one batch, padded with zero columns (see width_sweep).
+SMALL_WIDTH = 16
 
 
 def check_widths(widths, r: int) -> list[int]:
     """Validate the widths: distinct integers >= 1, containing ``r`` and some ``k > r``."""
+    r = check.integer("r", r, minimum=1)
     if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
         raise TypeError(f"widths must be a list of integers >= 1, got {widths!r}")
     values = [check.integer("widths[]", k, minimum=1) for k in widths]
@@ -74,14 +83,6 @@ def nested_init(G_U, G_V, k: int, alpha: float) -> tuple[np.ndarray, np.ndarray]
     return scale * G_U[:, :k], scale * G_V[:, :k]
 
 
-def escape_time(history: dict, level: float) -> float:
-    """First recorded iteration with ``history["test_error"] < level`` (strictly), ``nan``
-    if never. Exact when every iteration up to the escape is recorded."""
-    level = check.real("level", level, positive=True)
-    t = first_crossing(history["iteration"], history["test_error"], level)
-    return math.nan if t is None else float(t)
-
-
 def run_recording_escape(
     op, y, U0, V0, step: float, iters: int, truth, *, level: float, record_every: int,
     chunk: int = ESCAPE_CHUNK,
@@ -94,26 +95,15 @@ def run_recording_escape(
     The pieces continue from each other's last iterate, so the iterates are exactly those
     of one run of ``iters`` iterations; the returned history is the concatenation.
     """
+    U0, V0 = _single_run_factors(op, U0, V0)
+    step = check.real("step", step, positive=True)
     iters = check.integer("iters", iters, minimum=1)
     level = check.real("level", level, positive=True)
     record_every = check.integer("record_every", record_every, minimum=1)
     chunk = check.integer("chunk", chunk, minimum=1)
-    U, V = U0, V0
-    pieces: list[dict] = []
-    done, escaped = 0, False
-    while done < iters:
-        n = iters - done if escaped else min(chunk, iters - done)
-        result = factorized_gd(
-            op, y, U, V, step, n, truth=truth, record_every=record_every if escaped else 1
-        )
-        history = dict(result.history)
-        history["iteration"] = history["iteration"] + done
-        # Every piece after the first repeats the previous piece's last iterate.
-        pieces.append(history if not pieces else {key: v[1:] for key, v in history.items()})
-        U, V, done = result.U, result.V, done + n
-        escaped = escaped or bool(np.any(result.history["test_error"] < level))
-    history = {key: np.concatenate([p[key] for p in pieces]) for key in pieces[0]}
-    return GDResult(U=U, V=V, step=result.step, iters=done, history=history)
+    (result,) = run_in_chunks(op, y, U0, V0, [step], [iters], truth, level=level,
+                              chunk=chunk, then_every=record_every)  # fmt: skip
+    return result
 
 
 def width_sweep(
@@ -139,7 +129,8 @@ def width_sweep(
 
     Every run has ``iters`` iterations at step ``step`` from the nested draw of the module
     docstring, recorded at every iteration until shortly after the escape and every
-    ``record_every`` iterations afterwards (:func:`run_recording_escape`).
+    ``record_every`` iterations afterwards (as :func:`run_recording_escape`; the runs
+    advance together, as batches of :func:`~matrix_sensing.factorized_gd`).
 
     Results: ``"k=<k>"`` for each width and ``"extra/k=<k>/alpha=<α:g>"``. Data: ``widths``,
     ``final_test_error`` and ``escape_time`` (one per width, ``nan`` if the test error never
@@ -161,6 +152,11 @@ def width_sweep(
     iters = check.integer("iters", iters, minimum=1)
     escape_level = check.real("escape_level", escape_level, positive=True)
     extra_width = check.integer("extra_width", extra_width, minimum=1)
+    # The initial factors (n1, k) and (n2, k) of the widest runs (and the draw they come
+    # from): a mistyped width (1e10) is refused here, naming it, before anything is drawn.
+    for name, k in (("widths", max(widths)), ("extra_width", extra_width)):
+        check.entries("U0", ("n1", n1), (name, k))
+        check.entries("V0", ("n2", n2), (name, k))
     extra_alphas = check_extra_alphas(extra_alphas)
     record_every = check.integer("record_every", record_every, minimum=1)
     params["widths"], params["extra_alphas"] = list(widths), list(extra_alphas)
@@ -173,22 +169,41 @@ def width_sweep(
         math.sqrt(widest) * G for G in small_random_init(n1, n2, widest, 1.0, seed=init_seed)
     )
 
-    def fit(k: int, scale: float) -> GDResult:
-        return run_recording_escape(
-            op, y, *nested_init(G_U, G_V, k, scale), step, iters, truth,
-            level=escape_level, record_every=record_every,
+    # Runs advance in batches (one read of the operator per iteration for the batch). Runs of
+    # one width share a batch; the narrow ones (width <= SMALL_WIDTH) share one batch padded
+    # with zero columns to the widest of them. A zero column j of U and V stays exactly
+    # zero (its gradient columns are E v_j = 0 and E^T u_j = 0), so a padded run is the
+    # width-k run up to the rounding of sums that include the zero columns (checked to 1e-12
+    # in tests/test_fast_paths.py); its result keeps the first k columns. Wide runs are not
+    # padded: every recorded iteration costs an SVD of the K x K imbalance per run, O(K^3),
+    # which at large K outweighs the shared pass.
+    cases = [(f"k={k}", k, alpha) for k in widths] + [
+        (f"extra/k={extra_width}/alpha={scale:g}", extra_width, scale) for scale in extra_alphas
+    ]
+    narrow = max((k for _, k, _ in cases if k <= SMALL_WIDTH), default=0)
+    groups: dict[int, list[int]] = {}
+    for index, (_, k, _) in enumerate(cases):
+        groups.setdefault(narrow if k <= SMALL_WIDTH else k, []).append(index)
+    results: dict[int, GDResult] = {}
+    for width, members in groups.items():
+        U0, V0 = np.zeros((len(members), n1, width)), np.zeros((len(members), n2, width))
+        for b, index in enumerate(members):
+            _, k, scale = cases[index]
+            U0[b, :, :k], V0[b, :, :k] = nested_init(G_U, G_V, k, scale)
+        batch = run_in_chunks(
+            op, y, U0, V0, [step] * len(members), [iters] * len(members), truth,
+            level=escape_level, chunk=ESCAPE_CHUNK, then_every=record_every,
         )  # fmt: skip
+        results.update(zip(members, batch, strict=True))
 
     run = Run("width_sweep", params, seed, truth)
-    final, escape = [], []
-    for k in widths:
-        result = run.results[f"k={k}"] = fit(k, alpha)
-        final.append(result.history["test_error"][-1])
-        escape.append(escape_time(result.history, escape_level))
-    extra = []
-    for scale in extra_alphas:
-        result = run.results[f"extra/k={extra_width}/alpha={scale:g}"] = fit(extra_width, scale)
-        extra.append(result.history["test_error"][-1])
+    for index, (name, k, _) in enumerate(cases):
+        result = results[index]
+        result.U, result.V = result.U[:, :k].copy(), result.V[:, :k].copy()
+        run.results[name] = result
+    final = [run.results[f"k={k}"].history["test_error"][-1] for k in widths]
+    escape = [escape_time(run.results[f"k={k}"].history, escape_level) for k in widths]
+    extra = [run.results[name].history["test_error"][-1] for name, *_ in cases[len(widths) :]]
     run.data.update(
         widths=np.array(widths),
         final_test_error=np.array(final),

@@ -1,0 +1,68 @@
+"""Smoke test of the benchmark harness (benchmarks/run.py) on tiny sizes: it runs end to end
+and every peer gives the package's iterates. Correctness only: speed is measured by the
+benchmark itself, never asserted here."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matrix_sensing.provenance import read_json
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("benchmarks_run", ROOT / "benchmarks/run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("index", [0, 1, 2], ids=["single", "batch", "float32"])
+def test_every_peer_gives_the_package_iterates(bench, index):
+    w = bench.SMOKE[index]
+    op, y, U0, V0, step = bench.problem(w)
+    candidates, _ = bench.peers(w, op, y, U0, V0, step)
+    expected = {"plain"} | ({"separate"} if w.batch else set())
+    if not w.batch and w.dtype == "float64":
+        expected |= {"einsum"} | ({"torch"} if bench.torch_module() else set())
+    assert set(candidates) - {"package"} == expected
+    deviations = bench.agreement(candidates, iters=4)
+    assert set(deviations) == expected
+    tol = bench.RTOL if w.dtype == "float64" else bench.RTOL32
+    assert all(d <= tol for d in deviations.values()), deviations
+    U, _ = candidates["package"](4)
+    assert U.shape == (w.runs, w.n1, w.k)
+    assert np.abs(U - U0.astype(U.dtype)).max() > 0  # the iterates moved
+
+
+def test_agreement_notices_a_wrong_peer(bench):
+    w = bench.SMOKE[0]
+    candidates, _ = bench.peers(w, *bench.problem(w))
+    right = candidates["plain"]
+    candidates["plain"] = lambda iters: tuple(1.001 * x for x in right(iters))
+    with pytest.raises(AssertionError, match="plain iterates differ"):
+        bench.agreement(candidates)
+
+
+def test_the_harness_runs_end_to_end_and_writes_its_results(bench, tmp_path):
+    out = tmp_path / "smoke.json"
+    assert bench.main(["--smoke", "--reps", "1", "--iters", "2", "--json", str(out)]) == 0
+    data = read_json(out)  # checksum and provenance verified
+    assert [row["name"] for row in data["table"]] == [w.name for w in bench.SMOKE]
+    for row in data["table"]:
+        assert row["ms"]["pass"] > 0 and row["ratio_to_pass"]["pass"] == 1
+    assert {m["workload"]["name"] for m in data["memory"]} == {"tiny", "tiny-batch3"}
+    assert set(data["scaling"]) == {"m", "n", "k", "B"}
+    assert {p["operator"] for p in data["factored"]} == {"RankOneSensing", "EntrySampling"}
+    assert data["machine"]["cores"] >= 1 and "load_average_before" in data["machine"]
+    for name in ("cost_dense", "cost_factored"):
+        assert (tmp_path / f"smoke-{name}.png").stat().st_size > 0
+    assert "| tiny |" in bench.markdown_table(data["table"], ratios_only=True)

@@ -1,0 +1,297 @@
+"""Fast paths of the solver agree with the reference: the fused one-pass residual and
+gradients, batched runs, factor-pair truth and float32; plus their input errors."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import matrix_sensing as ms
+from matrix_sensing import operators
+
+
+def rel_diff(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def reference(op, U, V, y):
+    """Residual and gradients by the plain path: forward map, then adjoint."""
+    residual = op._forward(U @ V.T) - y
+    E = op._adjoint(residual)
+    return residual, E @ V, E.T @ U
+
+
+@pytest.fixture
+def problem():
+    """CI-like but small: rank 2, width 6, moderate α, so a run escapes within 200 steps."""
+    n1, n2, r, m, k = 8, 6, 2, 120, 6
+    truth = ms.low_rank_target(n1, n2, r, kappa=2.0, seed=0)
+    op = ms.GaussianSensing(m, (n1, n2), seed=1)
+    return op, op(truth), truth, k
+
+
+def stacked_init(n1, n2, k, alphas, seed=2):
+    pairs = [ms.small_random_init(n1, n2, k, a, seed=seed) for a in alphas]
+    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+# fused residual and gradients ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("n1", "n2", "m", "k", "block_bytes"),
+    [
+        (5, 4, 30, 3, None),  # cache-resident: the plain whole-array passes
+        (5, 4, 30, 3, operators.BLOCK_BYTES),  # one block
+        (40, 30, 560, 40, operators.BLOCK_BYTES),  # CI size: 54-row blocks, last one short
+        (7, 9, 1001, 2, 8 * 63 * 8),  # 8-row blocks, m not a multiple of 8
+        (3, 3, 10, 1, 1),  # one row per block
+    ],
+)
+def test_fused_matches_forward_then_adjoint(monkeypatch, n1, n2, m, k, block_bytes):
+    if block_bytes is not None:  # force the blocked one-pass kernels on a small array
+        monkeypatch.setattr(operators, "CACHE_RESIDENT_BYTES", 0)
+        monkeypatch.setattr(operators, "BLOCK_BYTES", block_bytes)
+        monkeypatch.setattr(operators, "BATCH_BLOCK_BYTES", block_bytes)
+        # and the batch matrix-matrix kernel even for a batch of 3
+        monkeypatch.setattr(operators, "BATCH_MIN_RUNS", 1)
+        monkeypatch.setattr(operators, "BATCH_MIN_RUNS_CACHED", 1)
+    op = ms.GaussianSensing(m, (n1, n2), seed=0)
+    rng = np.random.default_rng(1)
+    U, V = rng.standard_normal((3, n1, k)), rng.standard_normal((3, n2, k))
+    y = rng.standard_normal(m)
+    before = [a.copy() for a in (U, V, y, op.matrix)]
+
+    for b in range(3):
+        fused = op._residual_and_gradients(U[b], V[b], y)
+        for got, want in zip(fused, reference(op, U[b], V[b], y), strict=True):
+            assert got.shape == want.shape and got.dtype == np.float64
+            assert rel_diff(got, want) < 1e-12
+    batch = op._residual_and_gradients(U, V, y)
+    assert [a.shape for a in batch] == [(3, m), (3, n1, k), (3, n2, k)]
+    for b in range(3):
+        for got, want in zip(batch, reference(op, U[b], V[b], y), strict=True):
+            assert rel_diff(got[b], want) < 1e-12
+    for original, now in zip(before, (U, V, y, op.matrix), strict=True):
+        np.testing.assert_array_equal(original, now)
+
+
+@pytest.mark.parametrize("blocked", [False, True])
+def test_fused_float32_computes_in_float32(monkeypatch, blocked):
+    if blocked:
+        monkeypatch.setattr(operators, "CACHE_RESIDENT_BYTES", 0)
+    op = ms.GaussianSensing(300, (10, 12), seed=0)
+    rng = np.random.default_rng(1)
+    U, V, y = rng.standard_normal((10, 3)), rng.standard_normal((12, 3)), rng.standard_normal(300)
+    got = op._residual_and_gradients(U.astype(np.float32), V.astype(np.float32), y)
+    for g, want in zip(got, reference(op, U, V, y), strict=True):
+        assert g.dtype == np.float32
+        assert rel_diff(g, want) < 1e-5  # float32 rounding of A, U, V and the sums
+    assert op.matrix.dtype == np.float64  # the float32 copy is kept on the side
+
+
+def test_float64_path_makes_no_copy_of_the_array():
+    op = ms.GaussianSensing(400, (40, 40), seed=0)  # A: 5.1 MB
+    U0, V0 = ms.small_random_init(40, 40, 5, 0.1, seed=1)
+    y = np.zeros(op.m)
+    assert op._matrix_as(np.dtype(np.float64)) is op.matrix
+    ms.factorized_gd(op, y, U0, V0, 0.1, 1)  # warm-up (imports, caches)
+    tracemalloc.start()
+    ms.factorized_gd(op, y, np.stack([U0] * 4), np.stack([V0] * 4), 0.1, 5)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 0.1 * op.matrix.nbytes
+
+
+def test_astype():
+    op = ms.GaussianSensing(50, (4, 3), seed=0)
+    assert op.astype(np.float64) is op
+    single = op.astype("float32")
+    assert single.matrix.dtype == np.float32 and single.shape == op.shape and single.m == op.m
+    np.testing.assert_array_equal(single.matrix, op.matrix.astype(np.float32))
+    with pytest.raises(ValueError, match=r"^dtype must be numpy.float64 or numpy.float32"):
+        op.astype(np.int64)
+
+
+# batched runs ----------------------------------------------------------------------------
+
+
+def assert_same_run(batched: ms.GDResult, alone: ms.GDResult, tol: float = 1e-12):
+    assert batched.step == alone.step and batched.iters == alone.iters
+    assert rel_diff(batched.U, alone.U) < tol
+    assert rel_diff(batched.V, alone.V) < tol
+    assert batched.history.keys() == alone.history.keys()
+    for key, values in alone.history.items():
+        assert batched.history[key].shape == values.shape, key
+        if key == "imbalance":
+            # ||U^T U - V^T V|| cancels O(||U||^2) terms: its rounding is absolute.
+            scale = max(np.linalg.norm(alone.U, 2), np.linalg.norm(alone.V, 2)) ** 2
+            assert np.max(np.abs(batched.history[key] - values)) < tol * scale
+        else:
+            assert rel_diff(batched.history[key], values) < tol, key
+
+
+@pytest.mark.parametrize("blocked", [False, True])
+@pytest.mark.parametrize("balance_weight", [0.0, 0.5])
+def test_batch_equals_separate_runs(monkeypatch, problem, balance_weight, blocked):
+    if blocked:  # the blocked kernels (matrix-matrix for the batch) on this small array
+        monkeypatch.setattr(operators, "CACHE_RESIDENT_BYTES", 0)
+        monkeypatch.setattr(operators, "BATCH_BLOCK_BYTES", 8 * 48 * 8)
+    op, y, truth, k = problem
+    alphas, steps = [1e-1, 1e-3, 1e-6, 1e-3], [0.25, 0.25, 0.2, 0.1]
+    U0, V0 = stacked_init(*op.shape, k, alphas)
+    hook = {"sum_U": lambda U, V: float(np.sum(U))}
+    kwargs = dict(truth=truth, record_every=7, metrics=hook, balance_weight=balance_weight)
+    batch = ms.factorized_gd(op, y, U0, V0, steps, 200, **kwargs)
+    assert isinstance(batch, list) and len(batch) == len(alphas)
+    for b, result in enumerate(batch):
+        alone = ms.factorized_gd(op, y, U0[b], V0[b], steps[b], 200, **kwargs)
+        assert_same_run(result, alone)
+    # The runs moved: the comparison is over the escape, not near the initialization.
+    assert batch[1].history["test_error"][-1] < 0.01
+
+
+def test_batch_of_one_and_scalar_step(problem):
+    op, y, truth, k = problem
+    U0, V0 = stacked_init(*op.shape, k, [1e-3, 1e-4])
+    batch = ms.factorized_gd(op, y, U0, V0, 0.25, 50, truth=truth)
+    assert [r.step for r in batch] == [0.25, 0.25]
+    (one,) = ms.factorized_gd(op, y, U0[1:], V0[1:], [0.25], 50, truth=truth)
+    assert_same_run(one, batch[1])
+
+
+def test_zero_padded_width_follows_the_narrow_run(problem):
+    # Zero columns of U and V get zero gradient columns (E v_j = 0 and E^T u_j = 0), so
+    # they stay exactly zero and the padded run is the narrow run up to rounding.
+    op, y, truth, k = problem
+    U0, V0 = ms.small_random_init(*op.shape, 3, 1e-3, seed=5)
+    padded_U, padded_V = np.zeros((op.shape[0], k)), np.zeros((op.shape[1], k))
+    padded_U[:, :3], padded_V[:, :3] = U0, V0
+    narrow = ms.factorized_gd(op, y, U0, V0, 0.25, 150, truth=truth)
+    padded = ms.factorized_gd(op, y, padded_U, padded_V, 0.25, 150, truth=truth)
+    assert np.all(padded.U[:, 3:] == 0) and np.all(padded.V[:, 3:] == 0)
+    padded.U, padded.V = padded.U[:, :3], padded.V[:, :3]
+    assert_same_run(padded, narrow)
+
+
+def test_batch_divergence_names_the_run(problem):
+    op, y, _, k = problem
+    U0, V0 = stacked_init(*op.shape, k, [0.5, 0.5, 0.5])
+    with pytest.raises(ms.DivergenceError) as batch_info:
+        ms.factorized_gd(op, y, U0, V0, [0.1, 50.0, 0.1], 100)
+    with pytest.raises(ms.DivergenceError) as alone_info:
+        ms.factorized_gd(op, y, U0[1], V0[1], 50.0, 100)
+    err, alone = batch_info.value, alone_info.value
+    assert err.run == 1 and alone.run is None
+    assert (err.iteration, err.step) == (alone.iteration, 50.0)
+    assert str(err).startswith(
+        f"gradient descent (run 1 of a batch of 3) diverged at iteration {alone.iteration}: "
+    )
+    assert "Hint: step=50 is too large" in str(err)
+
+
+def test_operator_without_fused_path_gives_the_same_runs(problem):
+    op, y, truth, k = problem
+
+    class TwoPasses:  # only the forward and adjoint maps
+        m, shape = op.m, op.shape
+        _forward, _adjoint = op._forward, op._adjoint
+
+    U0, V0 = stacked_init(*op.shape, k, [1e-2, 1e-4])
+    fused = ms.factorized_gd(op, y, U0, V0, 0.25, 80, truth=truth)
+    plain = ms.factorized_gd(TwoPasses(), y, U0, V0, 0.25, 80, truth=truth)
+    for a, b in zip(fused, plain, strict=True):
+        assert_same_run(a, b)
+
+
+# factor-pair truth -----------------------------------------------------------------------
+
+
+def test_factor_pair_truth_gives_the_dense_test_error(problem):
+    op, y, truth, k = problem
+    left, s, right_t = np.linalg.svd(truth)
+    L, R = left[:, :2] * s[:2], right_t[:2].T  # X = L R^T
+    U0, V0 = stacked_init(*op.shape, k, [1e-1, 1e-3])
+    dense = ms.factorized_gd(op, y, U0, V0, 0.25, 200, truth=truth, record_every=10)
+    pair = ms.factorized_gd(op, y, U0, V0, 0.25, 200, truth=(L, R), record_every=10)
+    for a, b in zip(pair, dense, strict=True):
+        assert rel_diff(a.history["test_error"], b.history["test_error"]) < 1e-12
+    assert dense[1].history["test_error"][-1] < 1e-2  # includes small errors
+
+
+# float32 -----------------------------------------------------------------------------------
+
+
+def test_float32_run_is_float32_and_close_at_moderate_alpha(problem):
+    op, y, truth, k = problem
+    U0, V0 = ms.small_random_init(*op.shape, k, 1e-2, seed=3)
+    double = ms.factorized_gd(op, y, U0, V0, 0.25, 200, truth=truth, dtype=np.float64)
+    single = ms.factorized_gd(op, y, U0, V0, 0.25, 200, truth=truth, dtype=np.float32)
+    assert single.U.dtype == np.float32 and single.V.dtype == np.float32
+    assert double.U.dtype == np.float64
+    assert rel_diff(single.product, double.product) < 1e-4
+    errors = single.history["test_error"], double.history["test_error"]
+    assert abs(errors[0][-1] - errors[1][-1]) < 1e-4
+
+
+# input errors ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def batch_inputs(problem):
+    op, y, truth, k = problem
+    U0, V0 = stacked_init(*op.shape, k, [1e-3, 1e-4, 1e-5])
+    return op, y, U0, V0, truth
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "pattern"),
+    [
+        (dict(V0=lambda V: V[:2]), ValueError, r"^V0 must have shape \(3, 6, 6\), got \(2, 6, 6\)"),
+        (dict(V0=lambda V: V[0]), ValueError, r"^V0 must have 3 dimensions"),
+        (dict(V0=lambda V: V[..., :5]), ValueError, r"^V0 must have shape \(3, 6, 6\)"),
+        (
+            dict(U0=lambda U: U[:, :7]),
+            ValueError,
+            r"^U0 must have shape \('\*', 8, '\*'\), got \(3, 7, 6\)",
+        ),
+        (dict(U0=lambda U: U[:0]), ValueError, r"^U0 must hold at least one run \(B >= 1\)"),
+        (dict(step=[0.1, 0.1]), ValueError, r"^step must be a number or a list of B=3 numbers"),
+        (dict(step=[[0.1, 0.1, 0.1]]), ValueError, r"^step must be a number or a list of B=3"),
+        (dict(step=[0.1, -0.1, 0.1]), ValueError, r"^step\[1\] must be > 0, got -0.1"),
+        (dict(step=[0.1, 0.0, 0.1]), ValueError, r"^step\[1\] must be > 0, got 0"),
+        (dict(step=[0.1, np.nan, 0.1]), ValueError, r"^step\[1\] must be finite"),
+        (dict(dtype=np.float16), ValueError, r"^dtype must be numpy.float64 or numpy.float32"),
+        (dict(dtype="complex"), ValueError, r"^dtype must be numpy.float64 or numpy.float32"),
+        (dict(dtype="nonsense"), ValueError, r"^dtype must be numpy.float64 or numpy.float32"),
+        (dict(dtype=None), ValueError, r"^dtype must be numpy.float64 or numpy.float32"),
+    ],
+)
+def test_batch_input_errors(batch_inputs, change, error, pattern):
+    op, y, U0, V0, truth = batch_inputs
+    kwargs = dict(op=op, y=y, U0=U0, V0=V0, step=0.1, iters=3, truth=truth)
+    for name, value in change.items():  # U0 and V0 are changed by a function of the valid one
+        kwargs[name] = value(kwargs[name]) if name in ("U0", "V0") else value
+    with pytest.raises(error, match=pattern):
+        ms.factorized_gd(**kwargs)
+
+
+def test_single_run_input_errors(problem):
+    op, y, _, k = problem
+    U0, V0 = ms.small_random_init(*op.shape, k, 1e-3, seed=0)
+    with pytest.raises(TypeError, match=r"^step must be a real number for a single run"):
+        ms.factorized_gd(op, y, U0, V0, [0.1], 3)
+    with pytest.raises(ValueError, match=r"^U0 must have 2 dimensions \(n1, k\), or 3"):
+        ms.factorized_gd(op, y, U0[None, None], V0, 0.1, 3)
+    L, R = np.ones((8, 1)), np.ones((6, 1))
+    with pytest.raises(ValueError, match=r"^truth must be an \(n1, n2\) array or a pair"):
+        ms.factorized_gd(op, y, U0, V0, 0.1, 3, truth=(L, R, R))
+    with pytest.raises(ValueError, match=r"^truth\[1\] must have shape \(6, 1\), got \(6, 2\)"):
+        ms.factorized_gd(op, y, U0, V0, 0.1, 3, truth=(L, np.ones((6, 2))))
+    with pytest.raises(ValueError, match=r"^truth\[0\] must have shape \(8, '\*'\), got \(7, 1\)"):
+        ms.factorized_gd(op, y, U0, V0, 0.1, 3, truth=(np.ones((7, 1)), R))
+    with pytest.raises(ValueError, match=r"^truth must be a non-zero matrix"):
+        ms.factorized_gd(op, y, U0, V0, 0.1, 3, truth=(L, 0 * R))
