@@ -59,3 +59,15 @@ def assert_only_verdict_cell_has_outputs(notebook: Path | str) -> None:
             assert "nbval-check-output" in cell.metadata.get("tags", []), cell.source[:80]
     verdicts = [c for c in nb.cells if "verdict" in c.metadata.get("tags", [])]
     assert len(verdicts) == 1 and verdicts[0] is nb.cells[-1]
+
+
+def tiny_book(folder: Path, title: str, cells: list, execute: dict) -> Path:
+    """Write a one-page Jupyter Book into ``folder``: ``_config.yml`` with the given
+    ``execute`` settings, ``_toc.yml`` and ``page.ipynb`` made of ``cells``. Returns the page."""
+    (folder / "_config.yml").write_text(yaml.safe_dump({"title": title, "execute": execute}))
+    (folder / "_toc.yml").write_text("format: jb-book\nroot: page\n")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nb.cells = cells
+    nbformat.write(nb, folder / "page.ipynb")
+    return folder / "page.ipynb"

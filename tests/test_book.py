@@ -201,20 +201,15 @@ def test_a_failing_notebook_fails_the_build(tmp_path):
 
     import nbformat
     import yaml
+    from _notebook_helpers import tiny_book
 
     root = Path(__file__).resolve().parents[1]
     config = yaml.safe_load((root / "_config.yml").read_text())
-    (tmp_path / "_config.yml").write_text(
-        yaml.safe_dump({"title": "failing", "execute": config["execute"]})
-    )
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: failing\n")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nb.cells = [
+    cells = [
         nbformat.v4.new_markdown_cell("# A claim that fails"),
         nbformat.v4.new_code_cell("raise AssertionError('claim X failed: FAIL line')"),
     ]
-    nbformat.write(nb, tmp_path / "failing.ipynb")
+    tiny_book(tmp_path, "failing", cells, config["execute"])
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     proc = subprocess.run(
         [str(jupyter_book), "build", str(tmp_path), "-W", "-n", "--keep-going"],

@@ -11,7 +11,7 @@ import nbformat
 import papermill
 import pytest
 import yaml
-from _notebook_helpers import parameters_cell
+from _notebook_helpers import assert_only_verdict_cell_has_outputs, parameters_cell
 
 from matrix_sensing import claims
 
@@ -57,14 +57,10 @@ def test_paper_parameter_file_is_the_paper_scale(notebook):
 
 @pytest.mark.parametrize("notebook", CLAIM_NOTEBOOKS)
 def test_only_the_final_verdict_cell_carries_outputs(notebook):
-    nb = nbformat.read(ROOT / notebook, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.outputs:
-            assert "nbval-check-output" in cell.metadata.get("tags", []), cell.source[:80]
-    verdicts = [c for c in nb.cells if "verdict" in c.metadata.get("tags", [])]
-    assert len(verdicts) == 1 and verdicts[0] is nb.cells[-1]
-    assert "nbval-check-output" in verdicts[0].metadata["tags"]
-    printed = "".join(o.get("text", "") for o in verdicts[0].outputs)
+    assert_only_verdict_cell_has_outputs(notebook)
+    verdict = nbformat.read(ROOT / notebook, as_version=4).cells[-1]
+    assert "nbval-check-output" in verdict.metadata["tags"]
+    printed = "".join(o.get("text", "") for o in verdict.outputs)
     for cid in _claims_by_notebook()[notebook]:
         assert f"{cid} PASS (5/5 seeds)" in printed or f"{cid} FAIL" in printed, cid
 

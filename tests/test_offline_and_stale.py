@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from _notebook_helpers import tiny_book
 from _offline import offline_prefix
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -183,17 +184,11 @@ def test_rebuilding_after_a_code_change_re_executes_the_notebooks(tmp_path):
     book, package = tmp_path / "book", tmp_path / "package"
     book.mkdir()
     package.mkdir()
-    (book / "_config.yml").write_text(
-        yaml.safe_dump({"title": "stale", "execute": config["execute"]})
-    )
-    (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nb.cells = [
+    cells = [
         nbformat.v4.new_markdown_cell("# A page computed by the package"),
         nbformat.v4.new_code_cell("import solver_stub\nprint(solver_stub.solve())"),
     ]
-    nbformat.write(nb, book / "page.ipynb")
+    tiny_book(book, "stale", cells, config["execute"])
     env = {**os.environ, "PYTHONPATH": str(package), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     command = [str(JUPYTER_BOOK), "build", str(book), "--path-output", str(tmp_path / "out"),
                *_make_book_command()]  # fmt: skip
