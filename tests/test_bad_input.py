@@ -421,6 +421,29 @@ def _solver(**extra):
     return T(op="op", y="y", U0="U0", V0="V0", step=0.1, iters=2, truth="X", **extra)
 
 
+def _factored_methods(name: str, instance) -> dict[str, Case]:
+    """Cases for ``__call__``, ``adjoint`` and ``measure`` of a factored operator class;
+    ``instance()`` gives the (4-measurement, 3 x 2) operator they are called on."""
+    prefix = f"matrix_sensing.factored.{name}."
+    return {
+        prefix + "__call__": Case(
+            lambda: {"self": instance(), "Z": tiny()["X"]},
+            {"Z": Arr((True, True), ndims=(2, 3))},
+            positional=("self",),
+        ),
+        prefix + "adjoint": Case(
+            lambda: {"self": instance(), "z": np.ones(4)},
+            {"z": Arr((True,), ndims=(1, 2))},
+            positional=("self",),
+        ),
+        prefix + "measure": Case(
+            lambda: {"self": instance(), "L": tiny()["U0"], "R": tiny()["V0"]},
+            {"L": A2c, "R": A22},
+            positional=("self",),
+        ),
+    }
+
+
 TABLE: dict[str, Case] = {
     # solvers
     "matrix_sensing.gd.factorized_gd": Case(
@@ -977,21 +1000,7 @@ def _extra_rows():
             T(m=4, shape=(3, 2), seed=0),
             {"m": SIZE, "shape": Shape(), "seed": SEED, "dtype": Bad(("bogus", 3, [1], "int64"))},
         ),
-        "matrix_sensing.factored.RankOneSensing.__call__": Case(
-            lambda: {"self": rank_one, "Z": tiny()["X"]},
-            {"Z": Arr((True, True), ndims=(2, 3))},
-            positional=("self",),
-        ),
-        "matrix_sensing.factored.RankOneSensing.adjoint": Case(
-            lambda: {"self": rank_one, "z": np.ones(4)},
-            {"z": Arr((True,), ndims=(1, 2))},
-            positional=("self",),
-        ),
-        "matrix_sensing.factored.RankOneSensing.measure": Case(
-            lambda: {"self": rank_one, "L": tiny()["U0"], "R": tiny()["V0"]},
-            {"L": A2c, "R": A22},
-            positional=("self",),
-        ),
+        **_factored_methods("RankOneSensing", lambda: rank_one),
         "matrix_sensing.factored.EntrySampling": Case(
             T(shape=(3, 2), m=4, seed=0),
             {
@@ -1002,21 +1011,7 @@ def _extra_rows():
             },
             {"replace": FLAG},
         ),
-        "matrix_sensing.factored.EntrySampling.__call__": Case(
-            lambda: {"self": sampling, "Z": tiny()["X"]},
-            {"Z": Arr((True, True), ndims=(2, 3))},
-            positional=("self",),
-        ),
-        "matrix_sensing.factored.EntrySampling.adjoint": Case(
-            lambda: {"self": sampling, "z": np.ones(4)},
-            {"z": Arr((True,), ndims=(1, 2))},
-            positional=("self",),
-        ),
-        "matrix_sensing.factored.EntrySampling.measure": Case(
-            lambda: {"self": sampling, "L": tiny()["U0"], "R": tiny()["V0"]},
-            {"L": A2c, "R": A22},
-            positional=("self",),
-        ),
+        **_factored_methods("EntrySampling", lambda: sampling),
         E + "width.check_widths": Case(T(widths=[1, 2], r=1), {"widths": Seq(Int(1)), "r": Int(1)}),
         E + "width.nested_init": Case(
             T(G_U="U0", G_V="V0", k=1, alpha=0.1),

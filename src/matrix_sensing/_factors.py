@@ -4,7 +4,8 @@
 :func:`~matrix_sensing.symmetric.symmetric_gd` and the methods of :mod:`matrix_sensing.robust`
 take the same arguments (an operator, measurements ``y``, initial factors, a step, a number
 of iterations, a recording period, metrics, a ground truth) and stop the same way when the
-loss blows up; the checks and the guard live here once, so that every solver names a bad
+loss blows up; the checks, the guard and :class:`DivergenceError` (re-exported by
+:mod:`matrix_sensing.gd` and the package) live here once, so that every solver names a bad
 parameter, and reports a divergence, in the same words.
 """
 
@@ -16,7 +17,38 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import _validation as check
-from .gd import DivergenceError
+
+
+class DivergenceError(RuntimeError):
+    """An iterative method blew up: the loss became non-finite or grew past a bound.
+
+    Attributes ``iteration``, ``loss``, ``step`` and ``algorithm`` say where, with what and in
+    which method (``run``: the index of the run in a batch, else None); the message carries
+    a hint about the step size.
+    """
+
+    def __init__(
+        self,
+        iteration: int,
+        loss: float,
+        step: float,
+        bound: float,
+        algorithm: str = "gradient descent",
+        hint: str | None = None,
+        run: int | None = None,
+    ):
+        self.iteration, self.loss, self.step, self.bound = iteration, loss, step, bound
+        self.algorithm, self.run = algorithm, run
+        what = "is not finite" if not np.isfinite(loss) else f"exceeds the bound {bound:.3g}"
+        if hint is None:
+            hint = (
+                f"step={step:g} is too large for this problem (the theory asks for "
+                f"step ≲ 1/||X||); try step={step / 2:g} or smaller."
+            )
+        self.hint = hint  # kept so that a wrapper re-raising the error can keep it
+        super().__init__(
+            f"{algorithm} diverged at iteration {iteration}: loss {loss:.3g} {what}. Hint: {hint}"
+        )
 
 
 def check_operator(

@@ -19,39 +19,10 @@ import numpy as np
 from tqdm import tqdm
 
 from . import _validation as check
+from ._factors import DivergenceError, check_run_options
 from .operators import _float_dtype
 
-
-class DivergenceError(RuntimeError):
-    """An iterative method blew up: the loss became non-finite or grew past a bound.
-
-    Attributes ``iteration``, ``loss``, ``step`` and ``algorithm`` say where, with what and in
-    which method (``run``: the index of the run in a batch, else None); the message carries
-    a hint about the step size.
-    """
-
-    def __init__(
-        self,
-        iteration: int,
-        loss: float,
-        step: float,
-        bound: float,
-        algorithm: str = "gradient descent",
-        hint: str | None = None,
-        run: int | None = None,
-    ):
-        self.iteration, self.loss, self.step, self.bound = iteration, loss, step, bound
-        self.algorithm, self.run = algorithm, run
-        what = "is not finite" if not np.isfinite(loss) else f"exceeds the bound {bound:.3g}"
-        if hint is None:
-            hint = (
-                f"step={step:g} is too large for this problem (the theory asks for "
-                f"step ≲ 1/||X||); try step={step / 2:g} or smaller."
-            )
-        self.hint = hint  # kept so that a wrapper re-raising the error can keep it
-        super().__init__(
-            f"{algorithm} diverged at iteration {iteration}: loss {loss:.3g} {what}. Hint: {hint}"
-        )
+__all__ = ["DivergenceError", "GDResult", "factorized_gd"]
 
 
 @dataclass
@@ -142,17 +113,11 @@ def factorized_gd(
     U, V, batched = _initial_factors(U0, V0, n1, n2)
     batch = U.shape[0]
     steps = _steps(step, batch, batched)
-    iters = check.integer("iters", iters, minimum=0)
-    record_every = check.integer("record_every", record_every, minimum=1)
-    divergence_factor = check.real("divergence_factor", divergence_factor, minimum=1.0)
+    iters, record_every, divergence_factor, metrics = check_run_options(
+        iters, record_every, divergence_factor, metrics
+    )
     balance_weight = check.real("balance_weight", balance_weight, minimum=0.0)
     dtype = _float_dtype(dtype)
-    if metrics is not None and not isinstance(metrics, Mapping):
-        raise TypeError(f"metrics must map names to callables f(U, V), got {metrics!r}")
-    metrics = dict(metrics or {})
-    for name, fn in metrics.items():
-        if not callable(fn):
-            raise TypeError(f"metrics[{name!r}] must be callable f(U, V), got {fn!r}")
     test_error = None if truth is None else _test_error_function(truth, n1, n2)
 
     records = [{"iteration": [], "train_loss": [], "imbalance": []} for _ in range(batch)]
