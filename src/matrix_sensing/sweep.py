@@ -11,6 +11,7 @@ One sweep at a time writes to a folder (a lock refuses a second one).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -119,7 +120,23 @@ def _done(path: Path, name: str, config: dict) -> bool:
 
 def _ignore_sigint() -> None:
     # Worker processes leave Ctrl-C to the parent, which stops them (no traceback per worker).
+    # They are born with SIGINT blocked (see _execute): a Ctrl-C that arrived in between is
+    # pending, and ignoring it discards it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def _sigint_blocked():
+    """Hold SIGINT while worker processes are created. Between fork and the initializer a
+    child runs Python code (e.g. ``random``'s at-fork reseeding); a Ctrl-C landing there
+    printed an "Exception ignored ... KeyboardInterrupt" traceback. Children inherit the
+    mask; the parent gets a pending Ctrl-C when the block ends."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
@@ -204,7 +221,8 @@ def _execute(name, todo, save, scheduler, workers) -> None:
         pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count(),
                                    initializer=_ignore_sigint)  # fmt: skip
         try:
-            futures = [pool.submit(_run_one, name, c) for c in todo]
+            with _sigint_blocked():  # the pool starts its processes on submit
+                futures = [pool.submit(_run_one, name, c) for c in todo]
             for future in as_completed(futures):
                 save(*future.result())
         except BaseException:
