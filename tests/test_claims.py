@@ -102,9 +102,7 @@ def test_synthetic_failure_fails_the_verdict():
 
 
 def test_synthetic_m2_failure_on_lower_bound():
-    result = fake_result(
-        "M2", large_train_loss=1e-12, large_test_error=0.1, small_test_error=1e-4
-    )
+    result = fake_result("M2", large_train_loss=1e-12, large_test_error=0.1, small_test_error=1e-4)
     assert not result.passed
     verdict = claims.verdict("M2", [result])
     assert "FAIL" in verdict.line()
@@ -122,8 +120,10 @@ def test_threshold_non_finite_never_holds(relation, bad):
 
 
 def test_nan_measurement_fails_verdict():
-    results = [fake_result("M1", 0, **M1_PASSING), fake_result("M1", 1, test_error=math.nan,
-                                                                train_loss=1e-9)]
+    results = [
+        fake_result("M1", 0, **M1_PASSING),
+        fake_result("M1", 1, test_error=math.nan, train_loss=1e-9),
+    ]
     verdict = claims.verdict("M1", results)
     assert not verdict.passed
     assert math.isnan(verdict.worst()["test_error"])

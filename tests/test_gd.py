@@ -199,13 +199,9 @@ def test_history_values_match_metrics(problem):
     assert len(snaps) == 4  # hooks run only at recorded iterations
     for i, (U, V) in enumerate(snaps):
         assert history["custom"][i] == np.sum(U) - 2 * np.sum(V)
-        assert history["train_loss"][i] == pytest.approx(
-            metrics.train_loss(op, y, U, V), rel=1e-12
-        )
+        assert history["train_loss"][i] == pytest.approx(metrics.train_loss(op, y, U, V), rel=1e-12)
         assert history["imbalance"][i] == pytest.approx(metrics.imbalance_norm(U, V), rel=1e-12)
-        assert history["test_error"][i] == pytest.approx(
-            metrics.test_error(U, V, truth), rel=1e-12
-        )
+        assert history["test_error"][i] == pytest.approx(metrics.test_error(U, V, truth), rel=1e-12)
     np.testing.assert_array_equal(snaps[-1][0], result.U)
 
 
