@@ -59,6 +59,12 @@ def test_the_harness_runs_end_to_end_and_writes_its_results(bench, tmp_path):
     assert [row["name"] for row in data["table"]] == [w.name for w in bench.SMOKE]
     for row in data["table"]:
         assert row["ms"]["pass"] > 0 and row["ratio_to_pass"]["pass"] == 1
+        bound = row["bound"]
+        slower = max(bound["memory_ms"], bound["arithmetic_ms"])
+        assert bound["ratio_bound"] == pytest.approx(slower / row["ms"]["pass"])
+        assert row["bound"]["gfma_per_s"] > 0
+    for t in data["targets"]:
+        assert "bound" not in t or t["reachable"] == (t["bound"] <= t["limit"])
     assert {m["workload"]["name"] for m in data["memory"]} == {"tiny", "tiny-batch3"}
     assert set(data["scaling"]) == {"m", "n", "k", "B"}
     assert {p["operator"] for p in data["factored"]} == {"RankOneSensing", "EntrySampling"}
@@ -66,3 +72,14 @@ def test_the_harness_runs_end_to_end_and_writes_its_results(bench, tmp_path):
     for name in ("cost_dense", "cost_factored"):
         assert (tmp_path / f"smoke-{name}.png").stat().st_size > 0
     assert "| tiny |" in bench.markdown_table(data["table"], ratios_only=True)
+
+
+def test_lower_bound_is_the_slower_of_memory_and_arithmetic(bench):
+    w = bench.Workload("w", 4, 3, 10, 2, batch=4)
+    assert bench.fmas_per_run(w) == 2 * 10 * 12 + 3 * 2 * 12
+    # pass 1 ms shared by 4 runs (0.25 ms each) against 312 multiply-adds at 1 ns each
+    bound = bench.lower_bound(w, {"pass": 1.0}, fma_seconds=1e-9)
+    assert bound["memory_ms"] == 0.25 and bound["arithmetic_ms"] == pytest.approx(312e-6)
+    assert bound["ratio_bound"] == 0.25 and bound["gfma_per_s"] == pytest.approx(1.0)
+    slow = bench.lower_bound(w, {"pass": 1.0}, fma_seconds=1e-5)  # 3.12 ms of arithmetic
+    assert slow["ratio_bound"] == pytest.approx(3.12)

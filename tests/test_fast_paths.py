@@ -44,17 +44,16 @@ def stacked_init(n1, n2, k, alphas, seed=2):
 @pytest.mark.parametrize(
     ("n1", "n2", "m", "k", "block_bytes"),
     [
-        (5, 4, 30, 3, None),  # cache-resident: the plain whole-array passes
-        (5, 4, 30, 3, operators.BLOCK_BYTES),  # one block
-        (40, 30, 560, 40, operators.BLOCK_BYTES),  # CI size: 54-row blocks, last one short
+        (5, 4, 30, 3, None),  # cache-resident: a batch of 3 is a loop of single runs
+        (5, 4, 30, 3, operators.BATCH_BLOCK_BYTES),  # one block
+        (40, 30, 560, 40, 54 * 1200 * 8),  # CI size: 54-row blocks, last one short
         (7, 9, 1001, 2, 8 * 63 * 8),  # 8-row blocks, m not a multiple of 8
         (3, 3, 10, 1, 1),  # one row per block
     ],
 )
 def test_fused_matches_forward_then_adjoint(monkeypatch, n1, n2, m, k, block_bytes):
-    if block_bytes is not None:  # force the blocked one-pass kernels on a small array
+    if block_bytes is not None:  # force the blocked batch kernel on a small array
         monkeypatch.setattr(operators, "CACHE_RESIDENT_BYTES", 0)
-        monkeypatch.setattr(operators, "BLOCK_BYTES", block_bytes)
         monkeypatch.setattr(operators, "BATCH_BLOCK_BYTES", block_bytes)
         # and the batch matrix-matrix kernel even for a batch of 3
         monkeypatch.setattr(operators, "BATCH_MIN_RUNS", 1)
@@ -79,18 +78,39 @@ def test_fused_matches_forward_then_adjoint(monkeypatch, n1, n2, m, k, block_byt
         np.testing.assert_array_equal(original, now)
 
 
-@pytest.mark.parametrize("blocked", [False, True])
-def test_fused_float32_computes_in_float32(monkeypatch, blocked):
-    if blocked:
-        monkeypatch.setattr(operators, "CACHE_RESIDENT_BYTES", 0)
+@pytest.mark.parametrize("m", [*range(1, 10), 31, 64])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_kernel_matches_plain_numpy(m, dtype):
+    """The pipelined kernel for every remainder m % 4, fewer rows than a group, one group."""
+    from matrix_sensing._kernels import fused_residual_adjoint
+
+    rng = np.random.default_rng(m)
+    n = 37  # not a multiple of any vector width
+    A, x, y = rng.standard_normal((m, n)), rng.standard_normal(n), rng.standard_normal(m)
+    r, G = np.full(m, np.nan, dtype=dtype), np.full(n, np.nan, dtype=dtype)
+    fused_residual_adjoint(*(a.astype(dtype) for a in (A, x, y)), r, G)
+    want_r = A @ x - y
+    tol = 1e-13 if dtype == np.float64 else 1e-5
+    assert rel_diff(r, want_r) < tol
+    assert rel_diff(G, want_r @ A) < tol
+    again = np.empty_like(r), np.empty_like(G)
+    fused_residual_adjoint(*(a.astype(dtype) for a in (A, x, y)), *again)
+    np.testing.assert_array_equal(again[0], r)  # deterministic, bit for bit
+    np.testing.assert_array_equal(again[1], G)
+
+
+@pytest.mark.parametrize("stored", [np.float64, np.float32])
+def test_fused_float32_computes_in_float32(stored):
     op = ms.GaussianSensing(300, (10, 12), seed=0)
+    if stored == np.float32:
+        op = op.astype(np.float32)
     rng = np.random.default_rng(1)
     U, V, y = rng.standard_normal((10, 3)), rng.standard_normal((12, 3)), rng.standard_normal(300)
     got = op._residual_and_gradients(U.astype(np.float32), V.astype(np.float32), y)
     for g, want in zip(got, reference(op, U, V, y), strict=True):
         assert g.dtype == np.float32
         assert rel_diff(g, want) < 1e-5  # float32 rounding of A, U, V and the sums
-    assert op.matrix.dtype == np.float64  # the float32 copy is kept on the side
+    assert op.matrix.dtype == stored  # a float32 copy of a float64 array is kept on the side
 
 
 def test_float64_path_makes_no_copy_of_the_array():

@@ -6,8 +6,9 @@ i.i.d. N(0, 1/m) entries, so that E[A* A] = Id (the convention of the paper dige
 Gradient descent needs, per iteration, the residual ``r = A(U V^T) - y`` and
 ``A*(r)``. Done one after the other these read the (m, n1*n2) array twice, and an iteration
 on a large operator is bound by memory traffic. :meth:`GaussianSensing._residual_and_gradients`
-fuses them: it walks over row blocks of A small enough to stay in the (per-core, 1 MiB here)
-L2 cache, so the second use of each block is a cache hit and A streams from memory once.
+fuses them: for one run a compiled kernel (:mod:`._kernels`) reads each row of A once from
+memory and uses it twice while it is in cache; for a stack of runs, BLAS matrix-matrix
+products over row blocks of A read it once for the whole stack.
 """
 
 from __future__ import annotations
@@ -17,16 +18,12 @@ from scipy.linalg import blas
 
 from . import _validation as check
 
-# Bytes of A per row block of the fused pass: well inside a 1 MiB L2 cache, large enough
-# that the per-block call overhead is small next to the arithmetic.
-BLOCK_BYTES = 512 * 1024
 # Blocks for a batch of runs (matrix-matrix products): larger, so that BLAS's packing of
 # each block is amortized; the second use then hits the last-level cache. 2 MiB measured
 # fastest among 0.5, 2, 8 MiB and the whole array (B = 8, 2-core AMD EPYC).
 BATCH_BLOCK_BYTES = 2 * 1024 * 1024
 # An array at most this large stays in the last-level cache (32 MiB L3 here, shared) across
-# iterations: a single run's products are then bound by arithmetic, not memory, so fusing
-# gains nothing and two plain whole-array passes are used.
+# iterations; small batches of runs are then cheaper as a loop of single runs (below).
 CACHE_RESIDENT_BYTES = 8 * 1024 * 1024
 # Matrix-matrix products with few columns are slow in BLAS, so a batch of fewer runs than
 # these (for a cache-resident A, for a larger A) is run as a loop of single runs. Measured
@@ -136,38 +133,30 @@ class GaussianSensing:
         Returns ``r = A(U V^T) - y`` ((m,) or (B, m)), ``A*(r) V`` and ``A*(r)^T U`` (shapes
         of U and V), computed in ``U.dtype``. Unchecked: the caller validated the shapes.
 
-        A batch of fewer than :data:`BATCH_MIN_RUNS` runs (:data:`BATCH_MIN_RUNS_CACHED` for
-        a cache-resident A) is computed run by run, exactly as the runs made alone.
-        Otherwise, when A is larger than :data:`CACHE_RESIDENT_BYTES` or for a batch, for
-        each row block ``A_b`` (:data:`BLOCK_BYTES` of A, :data:`BATCH_BLOCK_BYTES` for a
-        stack):
-        ``r_b = A_b x - y_b``, then
-        ``G += A_b^T r_b`` while ``A_b`` is still in cache (``x = vec(U V^T)``; with a stack
-        these are matrix-matrix products, so the batch reads A once for all B runs). The
-        BLAS calls write into ``r`` and accumulate into ``G`` in place (``beta = 1``), so
-        nothing of the size of A is allocated.
+        One run: ``x = vec(U V^T)``, then :func:`._kernels.fused_residual_adjoint` forms
+        ``r = A x - y`` and ``G = A^T r`` in one pass over A. A batch of fewer than
+        :data:`BATCH_MIN_RUNS` runs (:data:`BATCH_MIN_RUNS_CACHED` for a cache-resident A)
+        is computed run by run, exactly as the runs made alone. A larger batch walks over row
+        blocks ``A_b`` (:data:`BATCH_BLOCK_BYTES` of A): ``R_b = A_b X - y_b``, then
+        ``G += A_b^T R_b`` while ``A_b`` is still in cache, matrix-matrix products that read
+        A once for all B runs; the BLAS calls write into ``R`` and accumulate into ``G`` in
+        place (``beta = 1``). Nothing of the size of A is allocated.
         """
         dtype = U.dtype
         A = self._matrix_as(dtype)
         n = A.shape[1]
-        y = y.astype(dtype, copy=False)
+        y = np.ascontiguousarray(y, dtype=dtype)
         resident = A.nbytes <= CACHE_RESIDENT_BYTES
         if U.ndim == 3 and U.shape[0] < (BATCH_MIN_RUNS_CACHED if resident else BATCH_MIN_RUNS):
             parts = [self._residual_and_gradients(Ub, Vb, y) for Ub, Vb in zip(U, V, strict=True)]
             return tuple(np.stack(arrays) for arrays in zip(*parts, strict=True))
-        if resident and U.ndim == 2:
-            return self._two_passes(A, U, V, y)
         if U.ndim == 2:
-            rows = max(1, BLOCK_BYTES // (n * A.itemsize))
-            gemv = blas.get_blas_funcs("gemv", dtype=dtype)
-            x = (U @ V.T).reshape(-1)
-            residual = -y  # a new array; each block is overwritten with A_b x - y_b
-            G = np.zeros(n, dtype=dtype)
-            for start in range(0, self.m, rows):
-                block = A[start : start + rows].T  # (n, rows), Fortran-ordered: no copy
-                gemv(1.0, block, x, beta=1.0, y=residual[start : start + rows],
-                     trans=1, overwrite_y=1)  # fmt: skip
-                gemv(1.0, block, residual[start : start + rows], beta=1.0, y=G, overwrite_y=1)
+            from ._kernels import fused_residual_adjoint  # numba: imported on first use
+
+            x = np.ascontiguousarray((U @ V.T).reshape(-1))
+            residual = np.empty(self.m, dtype=dtype)
+            G = np.empty(n, dtype=dtype)
+            fused_residual_adjoint(A, x, y, residual, G)
             G = G.reshape(self.shape)
             return residual, G @ V, G.T @ U
         gemm = blas.get_blas_funcs("gemm", dtype=dtype)
@@ -187,8 +176,8 @@ class GaussianSensing:
         return residual_t.T, G @ V, G.transpose(0, 2, 1) @ U
 
     def _two_passes(self, A: np.ndarray, U: np.ndarray, V: np.ndarray, y: np.ndarray):
-        """The plain path of a single run on a cache-resident ``A``: forward then adjoint
-        over the whole array."""
+        """The plain path of a single run, forward then adjoint over the whole array: the
+        reference the tests compare the fused kernel with."""
         residual = A @ (U @ V.T).reshape(-1) - y
         G = (residual @ A).reshape(self.shape)
         return residual, G @ V, G.T @ U
