@@ -26,6 +26,8 @@ def fused_residual_adjoint(A, x, y, r, G):  # pragma: no cover - compiled
     for c in range(n):
         G[c] = zero
     full = m - m % 4
+    # The prologue repeats the loop's dot products on purpose: folding it into the loop
+    # (zero weights for a group -1) measured ~10% slower at n1 = n2 = 100, m = 4000.
     if full > 0:  # prologue: the dot products of the first group
         a0, a1, a2, a3 = A[0], A[1], A[2], A[3]
         s0 = s1 = s2 = s3 = zero
