@@ -444,6 +444,22 @@ def _factored_methods(name: str, instance) -> dict[str, Case]:
     }
 
 
+def _dense_methods(path: str, array: tuple, op: str, Z: str, z: str) -> dict[str, Case]:
+    """Cases for ``from_array``, ``__call__`` and ``adjoint`` of a dense operator class
+    (``matrix_sensing.<path>``): ``array`` is the shape given to ``from_array``; ``op``,
+    ``Z`` and ``z`` name the fixture operator, matrix and measurement vector."""
+    prefix = f"matrix_sensing.{path}."
+    return {
+        prefix + "from_array": Case(T(A=np.ones(array)), {"A": Arr((False, False, False))}),
+        prefix + "__call__": Case(
+            T(self=op, Z=Z), {"Z": Arr((True, True), ndims=(2, 3))}, positional=("self",)
+        ),
+        prefix + "adjoint": Case(
+            T(self=op, z=z), {"z": Arr((True,), ndims=(1, 2))}, positional=("self",)
+        ),
+    }
+
+
 TABLE: dict[str, Case] = {
     # solvers
     "matrix_sensing.gd.factorized_gd": Case(
@@ -512,28 +528,12 @@ TABLE: dict[str, Case] = {
         T(m=4, shape=(3, 2), seed=0),
         {"m": SIZE, "shape": Shape(), "seed": SEED},
     ),
-    "matrix_sensing.operators.GaussianSensing.from_array": Case(
-        T(A=np.ones((2, 3, 2))), {"A": Arr((False, False, False))}
-    ),
-    "matrix_sensing.operators.GaussianSensing.__call__": Case(
-        T(self="op", Z="X"), {"Z": Arr((True, True), ndims=(2, 3))}, positional=("self",)
-    ),
-    "matrix_sensing.operators.GaussianSensing.adjoint": Case(
-        T(self="op", z="y"), {"z": Arr((True,), ndims=(1, 2))}, positional=("self",)
-    ),
+    **_dense_methods("operators.GaussianSensing", (2, 3, 2), op="op", Z="X", z="y"),
     "matrix_sensing.symmetric.SymmetricGaussianSensing": Case(
         T(m=4, n=3, seed=0),
         {"m": SIZE, "n": SIZE, "seed": SEED},
     ),
-    "matrix_sensing.symmetric.SymmetricGaussianSensing.from_array": Case(
-        T(A=np.ones((2, 3, 3))), {"A": Arr((False, False, False))}
-    ),
-    "matrix_sensing.symmetric.SymmetricGaussianSensing.__call__": Case(
-        T(self="sop", Z="Xs"), {"Z": Arr((True, True), ndims=(2, 3))}, positional=("self",)
-    ),
-    "matrix_sensing.symmetric.SymmetricGaussianSensing.adjoint": Case(
-        T(self="sop", z="ys"), {"z": Arr((True,), ndims=(1, 2))}, positional=("self",)
-    ),
+    **_dense_methods("symmetric.SymmetricGaussianSensing", (2, 3, 3), op="sop", Z="Xs", z="ys"),
     "matrix_sensing.factorization.IdentitySensing": Case(
         T(shape=(3, 2)), {"shape": Shape(huge=False)}
     ),

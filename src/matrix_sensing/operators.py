@@ -154,7 +154,7 @@ class GaussianSensing:
         if U.ndim == 2:
             from ._kernels import fused_residual_adjoint  # numba: imported on first use
 
-            x = np.ascontiguousarray((U @ V.T).reshape(-1))
+            x = (U @ V.T).reshape(-1)  # matmul returns a C-ordered array
             residual = np.empty(self.m, dtype=dtype)
             G = np.empty(n, dtype=dtype)
             fused_residual_adjoint(A, x, y, residual, G)
@@ -175,13 +175,6 @@ class GaussianSensing:
             gemm(1.0, block, r_block, beta=1.0, c=G.T, trans_b=1, overwrite_c=1)
         G = G.reshape(batch, *self.shape)
         return residual_t.T, G @ V, G.transpose(0, 2, 1) @ U
-
-    def _two_passes(self, A: np.ndarray, U: np.ndarray, V: np.ndarray, y: np.ndarray):
-        """The plain path of a single run, forward then adjoint over the whole array: the
-        reference the tests compare the fused kernel with."""
-        residual = A @ (U @ V.T).reshape(-1) - y
-        G = (residual @ A).reshape(self.shape)
-        return residual, G @ V, G.T @ U
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(m={self.m}, shape={self.shape})"
