@@ -225,9 +225,14 @@ def test_same_data_and_init_as_m1():
         iters_small=30, iters_large=1, seed=5,
     )  # fmt: skip
     ours = alpha_scaling(**{**TINY, "iters_error": 30}, seed=5, record_every=1)
-    np.testing.assert_array_equal(
+    # Here the run is one of a batch, in M1 a single run: the compiled kernels sum in
+    # different orders, so the two agree to roundoff (the batch contract, 1e-12), not
+    # bit for bit; another seed or initialization would differ at O(1).
+    np.testing.assert_allclose(
         ours.results["error/alpha=0.001"].history["test_error"],
         m1.results["small"].history["test_error"],
+        rtol=1e-12,
+        atol=0,
     )
 
 

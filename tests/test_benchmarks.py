@@ -78,8 +78,16 @@ def test_lower_bound_is_the_slower_of_memory_and_arithmetic(bench):
     w = bench.Workload("w", 4, 3, 10, 2, batch=4)
     assert bench.fmas_per_run(w) == 2 * 10 * 12 + 3 * 2 * 12
     # pass 1 ms shared by 4 runs (0.25 ms each) against 312 multiply-adds at 1 ns each
-    bound = bench.lower_bound(w, {"pass": 1.0}, fma_seconds=1e-9)
+    bound = bench.lower_bound(w, {"pass": 1.0}, fma_seconds=1e-9, blas_fma_seconds=2e-9)
     assert bound["memory_ms"] == 0.25 and bound["arithmetic_ms"] == pytest.approx(312e-6)
     assert bound["ratio_bound"] == 0.25 and bound["gfma_per_s"] == pytest.approx(1.0)
-    slow = bench.lower_bound(w, {"pass": 1.0}, fma_seconds=1e-5)  # 3.12 ms of arithmetic
-    assert slow["ratio_bound"] == pytest.approx(3.12)
+    assert bound["blas_gfma_per_s"] == pytest.approx(0.5)  # reported, not the bound
+    slow = bench.lower_bound(w, {"pass": 1.0}, fma_seconds=1e-5, blas_fma_seconds=1.0)
+    assert slow["ratio_bound"] == pytest.approx(3.12)  # 3.12 ms of arithmetic
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_peak_timer_compiles_for_this_cpu_and_times_something(bench, monkeypatch, dtype):
+    monkeypatch.setattr(bench, "PEAK_ITERS", 1000)
+    seconds = bench.peak_timer(dtype)()
+    assert np.isfinite(seconds) and seconds > 0

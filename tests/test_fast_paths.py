@@ -42,40 +42,65 @@ def stacked_init(n1, n2, k, alphas, seed=2):
 
 
 @pytest.mark.parametrize(
-    ("n1", "n2", "m", "k", "block_bytes"),
+    ("n1", "n2", "m", "k", "runs"),
     [
-        (5, 4, 30, 3, None),  # cache-resident: a batch of 3 is a loop of single runs
-        (5, 4, 30, 3, operators.BATCH_BLOCK_BYTES),  # one block
-        (40, 30, 560, 40, 54 * 1200 * 8),  # CI size: 54-row blocks, last one short
-        (7, 9, 1001, 2, 8 * 63 * 8),  # 8-row blocks, m not a multiple of 8
-        (3, 3, 10, 1, 1),  # one row per block
+        (5, 4, 30, 3, 3),  # a batch padded with one zero run
+        (5, 4, 30, 3, 1),  # a stack of one is a single run
+        (40, 30, 560, 40, 8),  # CI size, two tiles of four runs
+        (7, 9, 1001, 2, 6),  # m not a multiple of 4, a padded second tile
+        (3, 3, 2, 1, 5),  # fewer rows than a group of four
     ],
 )
-def test_fused_matches_forward_then_adjoint(monkeypatch, n1, n2, m, k, block_bytes):
-    if block_bytes is not None:  # force the blocked batch kernel on a small array
-        monkeypatch.setattr(operators, "CACHE_RESIDENT_BYTES", 0)
-        monkeypatch.setattr(operators, "BATCH_BLOCK_BYTES", block_bytes)
-        # and the batch matrix-matrix kernel even for a batch of 3
-        monkeypatch.setattr(operators, "BATCH_MIN_RUNS", 1)
-        monkeypatch.setattr(operators, "BATCH_MIN_RUNS_CACHED", 1)
+def test_fused_matches_forward_then_adjoint(monkeypatch, n1, n2, m, k, runs):
     op = ms.GaussianSensing(m, (n1, n2), seed=0)
     rng = np.random.default_rng(1)
-    U, V = rng.standard_normal((3, n1, k)), rng.standard_normal((3, n2, k))
+    U, V = rng.standard_normal((runs, n1, k)), rng.standard_normal((runs, n2, k))
     y = rng.standard_normal(m)
     before = [a.copy() for a in (U, V, y, op.matrix)]
 
-    for b in range(3):
+    for b in range(runs):
         fused = op._residual_and_gradients(U[b], V[b], y)
         for got, want in zip(fused, reference(op, U[b], V[b], y), strict=True):
             assert got.shape == want.shape and got.dtype == np.float64
             assert rel_diff(got, want) < 1e-12
-    batch = op._residual_and_gradients(U, V, y)
-    assert [a.shape for a in batch] == [(3, m), (3, n1, k), (3, n2, k)]
-    for b in range(3):
-        for got, want in zip(batch, reference(op, U[b], V[b], y), strict=True):
-            assert rel_diff(got[b], want) < 1e-12
+    for min_runs in (1, runs + 1):  # the batch kernel, then a loop of single runs
+        monkeypatch.setattr(operators, "BATCH_MIN_RUNS", min_runs)
+        batch = op._residual_and_gradients(U, V, y)
+        assert [a.shape for a in batch] == [(runs, m), (runs, n1, k), (runs, n2, k)]
+        for b in range(runs):
+            for got, want in zip(batch, reference(op, U[b], V[b], y), strict=True):
+                assert rel_diff(got[b], want) < 1e-12
     for original, now in zip(before, (U, V, y, op.matrix), strict=True):
         np.testing.assert_array_equal(original, now)
+
+
+@pytest.mark.parametrize("m", [*range(1, 10), 31])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_batch_kernel_matches_plain_numpy(m, dtype):
+    """The 4x4 tiles for every remainder m % 4, fewer rows than a tile, two run tiles."""
+    from matrix_sensing._kernels import fused_residual_adjoint_batch
+
+    rng = np.random.default_rng(m)
+    n, runs = 37, 8
+    A, X, y = rng.standard_normal((m, n)), rng.standard_normal((runs, n)), rng.standard_normal(m)
+    R, G = np.full((runs, m), np.nan, dtype=dtype), np.full((runs, n), np.nan, dtype=dtype)
+    fused_residual_adjoint_batch(*(a.astype(dtype) for a in (A, X, y)), R, G)
+    want_R = X @ A.T - y
+    tol = 1e-13 if dtype == np.float64 else 1e-5
+    assert R.dtype == G.dtype == dtype
+    assert rel_diff(R, want_R) < tol
+    assert rel_diff(G, want_R @ A) < tol
+    again = np.empty_like(R), np.empty_like(G)
+    fused_residual_adjoint_batch(*(a.astype(dtype) for a in (A, X, y)), *again)
+    np.testing.assert_array_equal(again[0], R)  # deterministic, bit for bit
+    np.testing.assert_array_equal(again[1], G)
+    for b in range(runs):  # each run's rows use only its own data (no mixing across a tile)
+        one = np.full((4, m), np.nan, dtype=dtype), np.full((4, n), np.nan, dtype=dtype)
+        X4 = np.zeros((4, n), dtype=dtype)
+        X4[0] = X[b]
+        fused_residual_adjoint_batch(A.astype(dtype), X4, y.astype(dtype), *one)
+        assert rel_diff(one[0][0], want_R[b]) < tol
+        assert rel_diff(one[1][0], want_R[b] @ A) < tol
 
 
 @pytest.mark.parametrize("m", [*range(1, 10), 31, 64])
@@ -154,12 +179,8 @@ def assert_same_run(batched: ms.GDResult, alone: ms.GDResult, tol: float = 1e-12
             assert rel_diff(batched.history[key], values) < tol, key
 
 
-@pytest.mark.parametrize("blocked", [False, True])
 @pytest.mark.parametrize("balance_weight", [0.0, 0.5])
-def test_batch_equals_separate_runs(monkeypatch, problem, balance_weight, blocked):
-    if blocked:  # the blocked kernels (matrix-matrix for the batch) on this small array
-        monkeypatch.setattr(operators, "CACHE_RESIDENT_BYTES", 0)
-        monkeypatch.setattr(operators, "BATCH_BLOCK_BYTES", 8 * 48 * 8)
+def test_batch_equals_separate_runs(problem, balance_weight):
     op, y, truth, k = problem
     alphas, steps = [1e-1, 1e-3, 1e-6, 1e-3], [0.25, 0.25, 0.2, 0.1]
     U0, V0 = stacked_init(*op.shape, k, alphas)

@@ -165,7 +165,8 @@ def _interrupt_repeatedly(args, out, logs, timing, plan, rng, check, left=lambda
     was interrupted. ``timing`` is (seconds to the first output line, seconds in all) of an
     uninterrupted run; ``left(out)`` the fraction of its work still to do (a sweep resumes),
     which scales the delays, so the signals land while there is work. A command that finished
-    before its signal is not counted, and the signal is tried again."""
+    before its signal is not counted, and the signal is tried again (on an empty folder if
+    that command finished all the work)."""
     first_output_s, reference_s = timing
     interrupted, attempts, plan = [], 0, list(plan)
     while plan:
@@ -183,6 +184,8 @@ def _interrupt_repeatedly(args, out, logs, timing, plan, rng, check, left=lambda
             _check_interrupted(command, sig, out)
             interrupted.append((sig.name, round(delay, 2), check(out)))
             plan.pop(0)
+        elif left(out) == 0:  # that attempt did all the work: start over, so that the
+            shutil.rmtree(out)  # next signals land in work, not in a sweep with none left
     print(f"{len(interrupted)} interruptions survived ({attempts} attempts): {interrupted}")
     return interrupted
 

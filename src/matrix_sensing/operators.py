@@ -7,34 +7,22 @@ Gradient descent needs, per iteration, the residual ``r = A(U V^T) - y`` and
 ``A*(r)``. Done one after the other these read the (m, n1*n2) array twice, and an iteration
 on a large operator is bound by memory traffic. :meth:`GaussianSensing._residual_and_gradients`
 fuses them: for one run a compiled kernel (:mod:`._kernels`) reads each row of A once from
-memory and uses it twice while it is in cache; for a stack of runs, BLAS matrix-matrix
-products over row blocks of A read it once for the whole stack.
+memory and uses it twice while it is in cache; for a stack of runs, another reads each row
+once for the whole stack.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import blas
 
 from . import _validation as check
 
-# Blocks for a batch of runs (matrix-matrix products): larger, so that BLAS's packing of
-# each block is amortized; the second use then hits the last-level cache. 2 MiB measured
-# fastest among 0.5, 2, 8 MiB and the whole array (B = 8, 2-core AMD EPYC).
-BATCH_BLOCK_BYTES = 2 * 1024 * 1024
-# An array at most this large stays in the last-level cache (32 MiB L3 here, shared) across
-# iterations; small batches of runs are then cheaper as a loop of single runs (below).
-CACHE_RESIDENT_BYTES = 8 * 1024 * 1024
-# Matrix-matrix products with few columns are slow in BLAS, so a batch of fewer runs than
-# these (for a cache-resident A, for a larger A) is run as a loop of single runs. Measured
-# with OPENBLAS_NUM_THREADS=1 at load ~1, per run, blocked batch against the loop: CI size
-# (A = 5.4 MB) B = 2: 2.4x slower, B = 4 and 6: 1.16x slower, B = 8: 0.79x, B = 32: 0.67x (at
-# n1 = n2 = 20, m = 300: 2.0x, 1.09x, 0.66x, 0.39x); n1 = n2 = 100, m = 4000 (320 MB), in
-# passes over A: B = 1: 4.05, B = 2: 2.21, B = 4: 1.04, B = 8: 0.59 against 1.5 for a single
-# run then (BLAS row blocks) and 1.1-1.2 with the compiled kernel now, so the thresholds hold.
-# (Under heavy load the order of the CI-size timings looked reversed; that was noise.)
-BATCH_MIN_RUNS_CACHED = 8
-BATCH_MIN_RUNS = 4
+# A batch of fewer runs than this is run as a loop of single runs. The batch kernel wins
+# from two runs on: per run, batch / loop of single runs with OPENBLAS_NUM_THREADS=1 (2-core
+# AMD EPYC, 2026-12-02), B = 1, 2, 3, 4, 8: n1 = n2 = 20, m = 300: 1.35, 0.59, 0.63, 0.30,
+# 0.41; CI size: 1.49, 0.85, 0.59, 0.45, 0.37; n1 = n2 = 100, m = 4000: 1.29, 0.72, 0.47,
+# 0.37, 0.32 (B = 3 pays for a padded fourth run).
+BATCH_MIN_RUNS = 2
 
 
 class GaussianSensing:
@@ -135,46 +123,37 @@ class GaussianSensing:
         of U and V), computed in ``U.dtype``. Unchecked: the caller validated the shapes.
 
         One run: ``x = vec(U V^T)``, then :func:`._kernels.fused_residual_adjoint` forms
-        ``r = A x - y`` and ``G = A^T r`` in one pass over A. A batch of fewer than
-        :data:`BATCH_MIN_RUNS` runs (:data:`BATCH_MIN_RUNS_CACHED` for a cache-resident A)
-        is computed run by run, exactly as the runs made alone. A larger batch walks over row
-        blocks ``A_b`` (:data:`BATCH_BLOCK_BYTES` of A): ``R_b = A_b X - y_b``, then
-        ``G += A_b^T R_b`` while ``A_b`` is still in cache, matrix-matrix products that read
-        A once for all B runs; the BLAS calls write into ``R`` and accumulate into ``G`` in
-        place (``beta = 1``). Nothing of the size of A is allocated.
+        ``r = A x - y`` and ``G = A^T r`` in one pass over A. A stack of runs (at least
+        :data:`BATCH_MIN_RUNS`) goes to :func:`._kernels.fused_residual_adjoint_batch`,
+        which reads A once for all of them; its 4x4 tiles want a multiple of four runs, so
+        the stack is padded with zero runs (their results are dropped). Nothing of the size
+        of A is allocated.
         """
+        from . import _kernels  # numba: imported on first use
+
         dtype = U.dtype
         A = self._matrix_as(dtype)
         n = A.shape[1]
         y = np.ascontiguousarray(y, dtype=dtype)
-        resident = A.nbytes <= CACHE_RESIDENT_BYTES
-        if U.ndim == 3 and U.shape[0] < (BATCH_MIN_RUNS_CACHED if resident else BATCH_MIN_RUNS):
+        if U.ndim == 3 and U.shape[0] < BATCH_MIN_RUNS:
             parts = [self._residual_and_gradients(Ub, Vb, y) for Ub, Vb in zip(U, V, strict=True)]
             return tuple(np.stack(arrays) for arrays in zip(*parts, strict=True))
         if U.ndim == 2:
-            from ._kernels import fused_residual_adjoint  # numba: imported on first use
-
             x = (U @ V.T).reshape(-1)  # matmul returns a C-ordered array
             residual = np.empty(self.m, dtype=dtype)
             G = np.empty(n, dtype=dtype)
-            fused_residual_adjoint(A, x, y, residual, G)
+            _kernels.fused_residual_adjoint(A, x, y, residual, G)
             G = G.reshape(self.shape)
             return residual, G @ V, G.T @ U
-        gemm = blas.get_blas_funcs("gemm", dtype=dtype)
-        rows = max(1, BATCH_BLOCK_BYTES // (n * A.itemsize))
         batch = U.shape[0]
-        X = (U @ V.transpose(0, 2, 1)).reshape(batch, n)
-        # The residual is kept as (m, B) so that a row block of it is contiguous, which the
-        # in-place BLAS calls need; it is returned transposed, as (B, m).
-        residual_t = np.repeat(-y[:, None], batch, axis=1)
-        G = np.zeros((batch, n), dtype=dtype)
-        for start in range(0, self.m, rows):
-            block = A[start : start + rows].T  # (n, rows)
-            r_block = residual_t[start : start + rows].T  # (B, rows), Fortran-ordered view
-            gemm(1.0, X.T, block, beta=1.0, c=r_block, trans_a=1, overwrite_c=1)
-            gemm(1.0, block, r_block, beta=1.0, c=G.T, trans_b=1, overwrite_c=1)
-        G = G.reshape(batch, *self.shape)
-        return residual_t.T, G @ V, G.transpose(0, 2, 1) @ U
+        padded = -(-batch // 4) * 4
+        X = np.zeros((padded, n), dtype=dtype)
+        np.matmul(U, V.transpose(0, 2, 1), out=X[:batch].reshape(batch, *self.shape))
+        residual = np.empty((padded, self.m), dtype=dtype)
+        G = np.empty((padded, n), dtype=dtype)
+        _kernels.fused_residual_adjoint_batch(A, X, y, residual, G)
+        G = G[:batch].reshape(batch, *self.shape)
+        return residual[:batch], G @ V, G.transpose(0, 2, 1) @ U
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(m={self.m}, shape={self.shape})"
