@@ -770,7 +770,7 @@ def main(argv=None) -> int:
         path = RESULTS / f"{data['provenance']['started'][:10]}.json"
     if path is not None:
         path = write_json(path, data)
-        for name, fig in figures(data).items():
+        for name, fig in figures(data).items() if "scaling" in data else ():  # a table only
             fig.savefig(Path(path).with_name(f"{Path(path).stem}-{name}.png"), dpi=120)
         print(f"wrote {path}")
     print(markdown_table(data["table"]))

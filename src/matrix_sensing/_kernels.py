@@ -2,16 +2,18 @@
 
 ``fused_residual_adjoint(A, x, y, r, G)`` writes ``r = A x - y`` and ``G = A^T r`` reading
 the (m, n) array ``A`` once from memory; ``fused_residual_adjoint_batch`` does the same for
-a stack of runs (below). Rows go in groups of four, software-pipelined: one
-loop over the columns forms the four dot products of the next group (rows streamed from
-memory) and adds the current group's contribution ``sum_j r_j a_j`` to ``G`` (rows still in
-cache), so the second use of every row is a cache hit that overlaps the stream.
+a stack of runs (see its docstring). For one run, rows go in groups of four,
+software-pipelined: one loop over the columns forms the four dot products of the next group
+(rows streamed from memory) and adds the current group's contribution ``sum_j r_j a_j`` to
+``G`` (rows still in cache), so the second use of every row is a cache hit that overlaps the
+stream.
 
-BLAS cannot express this: two BLAS calls per row block (the previous implementation, kept
-as the fallback in :mod:`.operators`) read each block twice and cost ~1.6 passes over a
-320 MB array; this kernel ~1.1 (``benchmarks/``). ``fastmath`` lets LLVM vectorize the dot
-products (it reassociates the sums), so results differ from BLAS in the last bits; they
-are deterministic on a given machine. Compiled on first use and cached next to this file.
+BLAS cannot express this: two BLAS calls per row block (the implementation before these
+kernels) read each block twice and cost ~1.6 passes over a 320 MB array; this kernel ~1.1
+(``benchmarks/``). ``fastmath`` lets LLVM vectorize the dot products (it reassociates the
+sums), so results differ from BLAS, and a run in a batch from the same run alone, in the
+last bits; they are deterministic on a given machine. Compiled on first use and cached next
+to this file.
 """
 
 from __future__ import annotations
