@@ -74,6 +74,24 @@ def test_fused_matches_forward_then_adjoint(monkeypatch, n1, n2, m, k, runs):
         np.testing.assert_array_equal(original, now)
 
 
+def check_kernel(kernel, A, X, y, dtype):
+    """``kernel(A, X, y, R, G)`` in ``dtype`` against ``R = X A^T - y``, ``G = R A`` (X of
+    shape (n,) for one run or (B, n)), and bit for bit against itself; returns tolerance."""
+    R = np.full(X.shape[:-1] + A.shape[:1], np.nan, dtype=dtype)
+    G = np.full(X.shape, np.nan, dtype=dtype)
+    kernel(*(a.astype(dtype) for a in (A, X, y)), R, G)
+    want_R = X @ A.T - y
+    tol = 1e-13 if dtype == np.float64 else 1e-5
+    assert R.dtype == G.dtype == dtype
+    assert rel_diff(R, want_R) < tol
+    assert rel_diff(G, want_R @ A) < tol
+    again = np.empty_like(R), np.empty_like(G)
+    kernel(*(a.astype(dtype) for a in (A, X, y)), *again)
+    np.testing.assert_array_equal(again[0], R)  # deterministic, bit for bit
+    np.testing.assert_array_equal(again[1], G)
+    return tol
+
+
 @pytest.mark.parametrize("m", [*range(1, 10), 31])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_compiled_batch_kernel_matches_plain_numpy(m, dtype):
@@ -83,24 +101,15 @@ def test_compiled_batch_kernel_matches_plain_numpy(m, dtype):
     rng = np.random.default_rng(m)
     n, runs = 37, 8
     A, X, y = rng.standard_normal((m, n)), rng.standard_normal((runs, n)), rng.standard_normal(m)
-    R, G = np.full((runs, m), np.nan, dtype=dtype), np.full((runs, n), np.nan, dtype=dtype)
-    fused_residual_adjoint_batch(*(a.astype(dtype) for a in (A, X, y)), R, G)
-    want_R = X @ A.T - y
-    tol = 1e-13 if dtype == np.float64 else 1e-5
-    assert R.dtype == G.dtype == dtype
-    assert rel_diff(R, want_R) < tol
-    assert rel_diff(G, want_R @ A) < tol
-    again = np.empty_like(R), np.empty_like(G)
-    fused_residual_adjoint_batch(*(a.astype(dtype) for a in (A, X, y)), *again)
-    np.testing.assert_array_equal(again[0], R)  # deterministic, bit for bit
-    np.testing.assert_array_equal(again[1], G)
+    tol = check_kernel(fused_residual_adjoint_batch, A, X, y, dtype)
     for b in range(runs):  # each run's rows use only its own data (no mixing across a tile)
-        one = np.full((4, m), np.nan, dtype=dtype), np.full((4, n), np.nan, dtype=dtype)
-        X4 = np.zeros((4, n), dtype=dtype)
+        X4 = np.zeros((4, n))
         X4[0] = X[b]
-        fused_residual_adjoint_batch(A.astype(dtype), X4, y.astype(dtype), *one)
-        assert rel_diff(one[0][0], want_R[b]) < tol
-        assert rel_diff(one[1][0], want_R[b] @ A) < tol
+        want = X[b] @ A.T - y
+        R, G = np.full((4, m), np.nan, dtype=dtype), np.full((4, n), np.nan, dtype=dtype)
+        fused_residual_adjoint_batch(*(a.astype(dtype) for a in (A, X4, y)), R, G)
+        assert rel_diff(R[0], want) < tol
+        assert rel_diff(G[0], want @ A) < tol
 
 
 @pytest.mark.parametrize("m", [*range(1, 10), 31, 64])
@@ -112,16 +121,7 @@ def test_compiled_kernel_matches_plain_numpy(m, dtype):
     rng = np.random.default_rng(m)
     n = 37  # not a multiple of any vector width
     A, x, y = rng.standard_normal((m, n)), rng.standard_normal(n), rng.standard_normal(m)
-    r, G = np.full(m, np.nan, dtype=dtype), np.full(n, np.nan, dtype=dtype)
-    fused_residual_adjoint(*(a.astype(dtype) for a in (A, x, y)), r, G)
-    want_r = A @ x - y
-    tol = 1e-13 if dtype == np.float64 else 1e-5
-    assert rel_diff(r, want_r) < tol
-    assert rel_diff(G, want_r @ A) < tol
-    again = np.empty_like(r), np.empty_like(G)
-    fused_residual_adjoint(*(a.astype(dtype) for a in (A, x, y)), *again)
-    np.testing.assert_array_equal(again[0], r)  # deterministic, bit for bit
-    np.testing.assert_array_equal(again[1], G)
+    check_kernel(fused_residual_adjoint, A, x, y, dtype)
 
 
 @pytest.mark.parametrize("stored", [np.float64, np.float32])
