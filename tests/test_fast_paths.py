@@ -115,7 +115,7 @@ def test_compiled_batch_kernel_matches_plain_numpy(m, dtype):
 @pytest.mark.parametrize("m", [*range(1, 10), 31, 64])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_compiled_kernel_matches_plain_numpy(m, dtype):
-    """The pipelined kernel for every remainder m % 4, fewer rows than a group, one group."""
+    """The grouped kernel for every remainder m % 4, fewer rows than a group, one group."""
     from matrix_sensing._kernels import fused_residual_adjoint
 
     rng = np.random.default_rng(m)
@@ -261,6 +261,78 @@ def test_factor_pair_truth_gives_the_dense_test_error(problem):
     for a, b in zip(pair, dense, strict=True):
         assert rel_diff(a.history["test_error"], b.history["test_error"]) < 1e-12
     assert dense[1].history["test_error"][-1] < 1e-2  # includes small errors
+
+
+# compiled single run ---------------------------------------------------------------------
+
+
+def python_loop(op):
+    """``op`` without its compiled single-run path: runs take the Python loop."""
+
+    class PythonLoop:
+        m, shape = op.m, op.shape
+        _residual_and_gradients = op._residual_and_gradients
+
+    return PythonLoop()
+
+
+@pytest.mark.parametrize("record_every", [1, 7])
+@pytest.mark.parametrize(("dtype", "tol"), [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_compiled_run_matches_the_python_loop(problem, record_every, dtype, tol):
+    op, y, truth, k = problem
+    U0, V0 = ms.small_random_init(*op.shape, k, 1e-3, seed=4)
+    seen = []
+    kwargs = dict(truth=truth, record_every=record_every, dtype=dtype,
+                  metrics={"sum_U": lambda U, V: seen.append(U) or float(np.sum(U))})  # fmt: skip
+    compiled = ms.factorized_gd(op, y, U0, V0, 0.25, 200, **kwargs)
+    assert len(seen) == len(compiled.history["iteration"])
+    # The metric kept references: each is its own iterate, not a view of the running state.
+    np.testing.assert_array_equal(seen[0], U0.astype(dtype))
+    assert rel_diff(seen[-1], compiled.U) == 0
+    plain = ms.factorized_gd(python_loop(op), y, U0, V0, 0.25, 200, **kwargs)
+    assert compiled.U.dtype == plain.U.dtype == dtype
+    assert_same_run(compiled, plain, tol)
+    assert compiled.history["test_error"][-1] < 0.01  # over the escape, not near the start
+
+
+def test_compiled_run_does_not_depend_on_where_it_stops(problem):
+    """Records and progress updates hand control back to Python between compiled chunks of
+    steps; the chunks do not change a single bit of the run."""
+    op, y, _, k = problem
+    U0, V0 = ms.small_random_init(*op.shape, k, 1e-3, seed=4)
+    runs = [ms.factorized_gd(op, y, U0, V0, 0.25, 250, record_every=every, progress=bar)
+            for every, bar in ((1, False), (13, False), (250, False), (250, True))]  # fmt: skip
+    for run in runs[1:]:
+        np.testing.assert_array_equal(run.U, runs[0].U)
+        np.testing.assert_array_equal(run.V, runs[0].V)
+        assert run.history["train_loss"][-1] == runs[0].history["train_loss"][-1]
+
+
+def test_compiled_run_step_is_the_plain_step(problem):
+    """One step by hand: loss ||A(U V^T) - y||^2 / 2 and U - μ A*(r) V, V - μ A*(r)^T U."""
+    op, y, _, k = problem
+    U, V = ms.small_random_init(*op.shape, k, 0.3, seed=6)
+    run = op._compiled_run(U, V, y, 0.25)
+    residual, grad_U, grad_V = reference(op, U, V, y)
+    assert abs(run.loss - 0.5 * residual @ residual) < 1e-12 * run.loss
+    assert run.advance(1, np.inf) == 1
+    assert rel_diff(run.U, U - 0.25 * grad_U) < 1e-13
+    assert rel_diff(run.V, V - 0.25 * grad_V) < 1e-13
+    residual = reference(op, run.U, run.V, y)[0]
+    assert abs(run.loss - 0.5 * residual @ residual) < 1e-12 * run.loss
+
+
+@pytest.mark.parametrize("step", [50.0, 1e200])  # a finite blow-up; an overflow to inf/nan
+def test_compiled_run_diverges_where_the_python_loop_does(problem, step):
+    op, y, _, k = problem
+    U0, V0 = ms.small_random_init(*op.shape, k, 0.5, seed=2)
+    errors = []
+    for operator in (op, python_loop(op)):
+        with pytest.raises(ms.DivergenceError) as info:
+            ms.factorized_gd(operator, y, U0, V0, step, 100, record_every=100)
+        errors.append(info.value)
+    assert errors[0].iteration == errors[1].iteration > 0
+    assert str(errors[0]).split(": ")[0] == str(errors[1]).split(": ")[0]
 
 
 # float32 -----------------------------------------------------------------------------------

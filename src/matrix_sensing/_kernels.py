@@ -2,22 +2,25 @@
 
 ``fused_residual_adjoint(A, x, y, r, G)`` writes ``r = A x - y`` and ``G = A^T r`` reading
 the (m, n) array ``A`` once from memory; ``fused_residual_adjoint_batch`` does the same for
-a stack of runs (see its docstring). For one run, rows go in groups of four,
-software-pipelined: one loop over the columns forms the four dot products of the next group
-(rows streamed from memory) and adds the current group's contribution ``sum_j r_j a_j`` to
-``G`` (rows still in cache), so the second use of every row is a cache hit that overlaps the
-stream.
+a stack of runs (see its docstring). For one run, rows go in groups of four: one loop over
+the columns forms the group's four dot products (four streams from memory), a second adds
+its contribution ``sum_j r_j a_j`` to ``G`` while the four rows are still in cache.
 
 BLAS cannot express this: two BLAS calls per row block (the implementation before these
-kernels) read each block twice and cost ~1.6 passes over a 320 MB array; this kernel ~1.1
-(``benchmarks/``). ``fastmath`` lets LLVM vectorize the dot products (it reassociates the
-sums), so results differ from BLAS, and a run in a batch from the same run alone, in the
-last bits; they are deterministic on a given machine. Compiled on first use and cached next
-to this file.
+kernels) read each block twice and cost ~1.6 passes over a 320 MB array; this kernel ~1.0
+(``benchmarks/``). A software-pipelined variant (the next group's dot products in the same
+loop as the current group's update, kept until 2026-12-02) measured 1.1-1.3 passes there
+and 1.7 at the CI size, against 1.0 and 1.45 for this one. ``fastmath`` lets LLVM vectorize
+the dot products (it reassociates the sums), so results differ from BLAS, and a run in a
+batch from the same run alone, in the last bits; they are deterministic on a given machine.
+Compiled on first use and cached next to this file.
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 from numba import njit
 
 
@@ -29,21 +32,7 @@ def fused_residual_adjoint(A, x, y, r, G):  # pragma: no cover - compiled
     for c in range(n):
         G[c] = zero
     full = m - m % 4
-    # The prologue repeats the loop's dot products on purpose: folding it into the loop
-    # (zero weights for a group -1) measured ~10% slower at n1 = n2 = 100, m = 4000.
-    if full > 0:  # prologue: the dot products of the first group
-        a0, a1, a2, a3 = A[0], A[1], A[2], A[3]
-        s0 = s1 = s2 = s3 = zero
-        for c in range(n):
-            xc = x[c]
-            s0 += a0[c] * xc
-            s1 += a1[c] * xc
-            s2 += a2[c] * xc
-            s3 += a3[c] * xc
-        r[0], r[1], r[2], r[3] = s0 - y[0], s1 - y[1], s2 - y[2], s3 - y[3]
-    for i in range(4, full, 4):
-        p0, p1, p2, p3 = A[i - 4], A[i - 3], A[i - 2], A[i - 1]
-        q0, q1, q2, q3 = r[i - 4], r[i - 3], r[i - 2], r[i - 1]
+    for i in range(0, full, 4):
         a0, a1, a2, a3 = A[i], A[i + 1], A[i + 2], A[i + 3]
         s0 = s1 = s2 = s3 = zero
         for c in range(n):
@@ -52,14 +41,10 @@ def fused_residual_adjoint(A, x, y, r, G):  # pragma: no cover - compiled
             s1 += a1[c] * xc
             s2 += a2[c] * xc
             s3 += a3[c] * xc
-            G[c] += q0 * p0[c] + q1 * p1[c] + q2 * p2[c] + q3 * p3[c]
-        r[i], r[i + 1] = s0 - y[i], s1 - y[i + 1]
-        r[i + 2], r[i + 3] = s2 - y[i + 2], s3 - y[i + 3]
-    if full > 0:  # epilogue: the last group's contribution
-        p0, p1, p2, p3 = A[full - 4], A[full - 3], A[full - 2], A[full - 1]
-        q0, q1, q2, q3 = r[full - 4], r[full - 3], r[full - 2], r[full - 1]
+        q0, q1, q2, q3 = s0 - y[i], s1 - y[i + 1], s2 - y[i + 2], s3 - y[i + 3]
+        r[i], r[i + 1], r[i + 2], r[i + 3] = q0, q1, q2, q3
         for c in range(n):
-            G[c] += q0 * p0[c] + q1 * p1[c] + q2 * p2[c] + q3 * p3[c]
+            G[c] += q0 * a0[c] + q1 * a1[c] + q2 * a2[c] + q3 * a3[c]
     for i in range(full, m):  # the m % 4 rows left
         a0 = A[i]
         s0 = zero
@@ -167,3 +152,46 @@ def fused_residual_adjoint_batch(A, X, y, R, G):  # pragma: no cover - compiled
             R[s, i] = q
             for c in range(n):
                 g[c] += q * a0[c]
+
+
+# One whole run of gradient descent on a dense operator, compiled: at the CI size the
+# Python around the fused pass (three small matrix products, the loss, the update, the
+# divergence check) cost about 0.5 passes per iteration.
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def gd_evaluate(A, y, U, V, X, r, G, grad_U, grad_V):  # pragma: no cover - compiled
+    """At ``(U, V)`` ((n1, k), (n2, k)): writes ``X = U V^T``, ``r = A vec(X) - y`` (m,),
+    ``G = A*(r)`` (n1, n2), ``grad_U = G V``, ``grad_V = G^T U``; returns the loss
+    ``||r||^2 / 2`` in float64 (summed without fastmath, so that non-finite values show).
+    The small products go to BLAS (numba's, through SciPy): 9 us at the CI size against
+    22 us for compiled loops."""
+    np.dot(U, V.T, out=X)
+    fused_residual_adjoint(A, X.reshape(-1), y, r, G.reshape(-1))
+    np.dot(G, V, out=grad_U)
+    np.dot(G.T, U, out=grad_V)
+    loss = 0.0
+    for i in range(r.shape[0]):
+        loss += float(r[i]) * float(r[i])
+    return 0.5 * loss
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def gd_advance(A, y, U, V, step, count, bound, X, r, G, grad_U, grad_V):  # pragma: no cover
+    """``count`` steps ``U -= μ grad_U``, ``V -= μ grad_V`` (simultaneous, from the gradients
+    of the current point held in ``grad_U``, ``grad_V``), each followed by
+    :func:`gd_evaluate` at the new point. Stops early after the step whose loss is not
+    ``<= bound`` (non-finite included). Returns ``(steps taken, loss at the last point)``."""
+    loss = 0.0
+    for t in range(count):
+        # Not fused into one multiply-add: the same rounding as numpy's U - μ grad_U.
+        for i in range(U.shape[0]):
+            for c in range(U.shape[1]):
+                U[i, c] = U[i, c] - step * grad_U[i, c]
+        for j in range(V.shape[0]):
+            for c in range(V.shape[1]):
+                V[j, c] = V[j, c] - step * grad_V[j, c]
+        loss = gd_evaluate(A, y, U, V, X, r, G, grad_U, grad_V)
+        if not loss <= bound or math.isinf(loss):
+            return t + 1, loss
+    return count, loss

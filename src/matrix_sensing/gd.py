@@ -7,7 +7,9 @@ simultaneous (the V step uses the old U)::
 
 The operator supplies the residual and both gradients in one call
 (``op._residual_and_gradients``, one pass over a dense operator's array); operators with
-only ``_forward`` and ``_adjoint`` are applied in two passes.
+only ``_forward`` and ``_adjoint`` are applied in two passes. A single run on a dense
+operator (``op._compiled_run``) runs every iteration between two records in compiled code
+(:mod:`._compiled_run`); results differ from the Python loop by rounding only (tested).
 """
 
 from __future__ import annotations
@@ -127,44 +129,31 @@ def factorized_gd(
         for name in metrics:
             record[name] = []
 
-    residuals_and_gradients = _gradient_function(op, batched)
     U, V, y_run = U.astype(dtype), V.astype(dtype), y.astype(dtype)
-    step_stack = steps.astype(dtype)[:, None, None]  # broadcasts over each run's (n, k)
-    bounds = None
     bar = tqdm(total=iters, disable=not progress, desc="factorized GD", leave=False)
     # Overflow while blowing up is reported below as a DivergenceError, not as a warning.
     with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(iters + 1):
-            # One pass over the operator gives the residual and both gradients.
-            residual, grad_U, grad_V = residuals_and_gradients(U, V, y_run)
-            losses = 0.5 * np.einsum("bi,bi->b", residual, residual).astype(np.float64)
-            if bounds is None:
-                bounds = divergence_factor * np.maximum(losses, 0.5 * float(y @ y))
-            bad = np.flatnonzero(~np.isfinite(losses) | (losses > bounds))
+        runs = _runs(op, U, V, y_run, steps, batched, balance_weight)
+        bounds = divergence_factor * np.maximum(runs.losses, 0.5 * float(y @ y))
+        t = 0
+        while True:
+            losses = runs.losses
+            bad = _diverged(losses, bounds)
             if bad.size:
                 bar.close()
                 raise _divergence(t, bad[0], losses, steps, bounds, batched)
-            delta = None
             if t % record_every == 0 or t == iters:
-                delta = _gram(U) - _gram(V)
-                imbalance = np.linalg.norm(delta, 2, axis=(1, 2))
-                for b, record in enumerate(records):
-                    record["iteration"].append(t)
-                    record["train_loss"].append(float(losses[b]))
-                    record["imbalance"].append(float(imbalance[b]))
-                    if test_error is not None:
-                        record["test_error"].append(test_error(U[b], V[b]))
-                    for name, fn in metrics.items():
-                        record[name].append(fn(U[b], V[b]))
+                _record(records, t, losses, runs.U, runs.V, test_error, metrics)
             if t == iters:
                 break
-            if balance_weight:
-                delta = _gram(U) - _gram(V) if delta is None else delta
-                grad_U += balance_weight * (U @ delta)
-                grad_V -= balance_weight * (V @ delta)
-            U, V = U - step_stack * grad_U, V - step_stack * grad_V
-            bar.update()
+            until = min(iters, (t // record_every + 1) * record_every)
+            if progress:
+                until = min(until, t + _PROGRESS_EVERY)
+            done = runs.advance(until - t, bounds)
+            t += done
+            bar.update(done)
     bar.close()
+    U, V = runs.U, runs.V
     results = [
         GDResult(
             U=U[b].copy(),
@@ -184,6 +173,92 @@ def _check_operator(op) -> None:
     )
     if not (usable and hasattr(op, "m") and hasattr(op, "shape")):
         raise TypeError(f"op must be a measurement operator (e.g. GaussianSensing), got {op!r}")
+
+
+# With a progress bar, the compiled loop hands back control this often to update it.
+_PROGRESS_EVERY = 100
+
+
+def _diverged(losses: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Indices of the runs whose loss is not finite or above its bound."""
+    return np.flatnonzero(~np.isfinite(losses) | (losses > bounds))
+
+
+def _record(records, t, losses, U, V, test_error, metrics) -> None:
+    """Append iteration ``t`` of every run of the stacks ``U`` (B, n1, k), ``V`` (B, n2, k)
+    with their ``losses`` (B,) to ``records``."""
+    imbalance = np.linalg.norm(_gram(U) - _gram(V), 2, axis=(1, 2))
+    for b, record in enumerate(records):
+        record["iteration"].append(t)
+        record["train_loss"].append(float(losses[b]))
+        record["imbalance"].append(float(imbalance[b]))
+        if test_error is not None:
+            record["test_error"].append(test_error(U[b], V[b]))
+        for name, fn in metrics.items():
+            record[name].append(fn(U[b], V[b]))
+
+
+def _runs(op, U, V, y, steps, batched: bool, balance_weight: float):
+    """The runs at t = 0 (their gradients evaluated), as an object with ``losses`` (B,),
+    stacks ``U``, ``V`` and ``advance(count, bounds) -> steps taken`` (which stops after the
+    first step to a loss that :func:`_diverged` flags). One run on an operator with a
+    compiled path runs there; anything else in the Python loop."""
+    compiled = getattr(op, "_compiled_run", None)
+    if compiled is not None and U.shape[0] == 1 and not balance_weight:
+        return _CompiledRuns(compiled(U[0], V[0], y, steps[0]))
+    return _PythonRuns(op, U, V, y, steps, batched, balance_weight)
+
+
+class _CompiledRuns:
+    """One run of an operator's compiled path, seen as a stack of one."""
+
+    def __init__(self, run):
+        self._run = run
+
+    @property
+    def losses(self) -> np.ndarray:
+        return np.array([self._run.loss])
+
+    # Copies: the compiled run updates its factors in place, and a metric may keep them.
+    @property
+    def U(self) -> np.ndarray:
+        return self._run.U[None].copy()
+
+    @property
+    def V(self) -> np.ndarray:
+        return self._run.V[None].copy()
+
+    def advance(self, count: int, bounds: np.ndarray) -> int:
+        return self._run.advance(count, float(bounds[0]))
+
+
+class _PythonRuns:
+    """Runs advanced by a Python loop: one pass of the operator per iteration for all runs
+    (its ``_residual_and_gradients``), or its forward and adjoint maps."""
+
+    def __init__(self, op, U, V, y, steps, batched: bool, balance_weight: float):
+        self._gradients = _gradient_function(op, batched)
+        self.U, self.V, self._y = U, V, y
+        self._step = steps.astype(U.dtype)[:, None, None]  # broadcasts over each (n, k)
+        self._balance_weight = balance_weight
+        self._evaluate()
+
+    def _evaluate(self) -> None:
+        residual, self._grad_U, self._grad_V = self._gradients(self.U, self.V, self._y)
+        self.losses = 0.5 * np.einsum("bi,bi->b", residual, residual).astype(np.float64)
+
+    def advance(self, count: int, bounds: np.ndarray) -> int:
+        for done in range(1, count + 1):
+            grad_U, grad_V = self._grad_U, self._grad_V
+            if self._balance_weight:
+                delta = _gram(self.U) - _gram(self.V)
+                grad_U = grad_U + self._balance_weight * (self.U @ delta)
+                grad_V = grad_V - self._balance_weight * (self.V @ delta)
+            self.U, self.V = self.U - self._step * grad_U, self.V - self._step * grad_V
+            self._evaluate()
+            if _diverged(self.losses, bounds).size:
+                return done
+        return count
 
 
 def _initial_factors(U0, V0, n1: int, n2: int) -> tuple[np.ndarray, np.ndarray, bool]:

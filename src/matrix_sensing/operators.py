@@ -155,6 +155,13 @@ class GaussianSensing:
         G = G[:batch].reshape(batch, *self.shape)
         return residual[:batch], G @ V, G.transpose(0, 2, 1) @ U
 
+    def _compiled_run(self, U: np.ndarray, V: np.ndarray, y: np.ndarray, step: float):
+        """One run of gradient descent from ``(U, V)`` ((n1, k), (n2, k)) in compiled code,
+        computed in ``U.dtype`` (:class:`._compiled_run.CompiledRun`). Unchecked."""
+        from ._compiled_run import CompiledRun
+
+        return CompiledRun(self._matrix_as(U.dtype), y, U, V, step, self.shape)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(m={self.m}, shape={self.shape})"
 
