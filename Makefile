@@ -14,7 +14,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 
 book: $(STAMP)
 	@# --all: Sphinx would otherwise skip notebooks whose source did not change, leaving
-	@# outputs that predate a change in src/ (execute_notebooks: force only acts on read pages).
+	@# outputs that predate a change in src/ (notebooks are executed for the pages it reads).
 	$(BIN)/jupyter-book build . --all --builder html -W -n --keep-going
 	@echo "Book built: open file://$(CURDIR)/_build/html/index.html"
 

@@ -61,10 +61,17 @@ def assert_only_verdict_cell_has_outputs(notebook: Path | str) -> None:
     assert len(verdicts) == 1 and verdicts[0] is nb.cells[-1]
 
 
-def tiny_book(folder: Path, title: str, cells: list, execute: dict) -> Path:
-    """Write a one-page Jupyter Book into ``folder``: ``_config.yml`` with the given
-    ``execute`` settings, ``_toc.yml`` and ``page.ipynb`` made of ``cells``. Returns the page."""
-    (folder / "_config.yml").write_text(yaml.safe_dump({"title": title, "execute": execute}))
+def tiny_book(folder: Path, title: str, cells: list, config: dict) -> Path:
+    """Write a one-page Jupyter Book into ``folder``: ``_config.yml`` with the ``execute``
+    settings of the project's ``config`` and its notebook-execution extension, ``_toc.yml``
+    and ``page.ipynb`` made of ``cells``. Returns the page."""
+    extension = config["sphinx"]["local_extensions"]["parallel_execution"]
+    book_config = {
+        "title": title,
+        "execute": config["execute"],
+        "sphinx": {"local_extensions": {"parallel_execution": str(ROOT / extension)}},
+    }
+    (folder / "_config.yml").write_text(yaml.safe_dump(book_config))
     (folder / "_toc.yml").write_text("format: jb-book\nroot: page\n")
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}

@@ -209,13 +209,13 @@ def test_a_failing_notebook_fails_the_build(tmp_path):
         nbformat.v4.new_markdown_cell("# A claim that fails"),
         nbformat.v4.new_code_cell("raise AssertionError('claim X failed: FAIL line')"),
     ]
-    tiny_book(tmp_path, "failing", cells, config["execute"])
+    tiny_book(tmp_path, "failing", cells, config)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     proc = subprocess.run(
         [str(jupyter_book), "build", str(tmp_path), "-W", "-n", "--keep-going"],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
-    assert config["execute"]["execute_notebooks"] == "force"
+    assert config["execute"]["execute_notebooks"] == "cache"
     assert proc.returncode != 0
     assert "claim X failed" in proc.stdout + proc.stderr or "Executing notebook failed" in (
         proc.stdout + proc.stderr
