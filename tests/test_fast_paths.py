@@ -263,11 +263,11 @@ def test_factor_pair_truth_gives_the_dense_test_error(problem):
     assert dense[1].history["test_error"][-1] < 1e-2  # includes small errors
 
 
-# compiled single run ---------------------------------------------------------------------
+# compiled runs ---------------------------------------------------------------------------
 
 
 def python_loop(op):
-    """``op`` without its compiled single-run path: runs take the Python loop."""
+    """``op`` without its compiled path: runs take the Python loop."""
 
     class PythonLoop:
         m, shape = op.m, op.shape
@@ -276,23 +276,32 @@ def python_loop(op):
     return PythonLoop()
 
 
+@pytest.mark.parametrize("runs", [None, 3])  # one run; a batch padded to a tile of four
 @pytest.mark.parametrize("record_every", [1, 7])
 @pytest.mark.parametrize(("dtype", "tol"), [(np.float64, 1e-12), (np.float32, 1e-5)])
-def test_compiled_run_matches_the_python_loop(problem, record_every, dtype, tol):
+def test_compiled_runs_match_the_python_loop(problem, runs, record_every, dtype, tol):
     op, y, truth, k = problem
-    U0, V0 = ms.small_random_init(*op.shape, k, 1e-3, seed=4)
+    if runs is None:
+        U0, V0, steps = *ms.small_random_init(*op.shape, k, 1e-3, seed=4), 0.25
+    else:
+        U0, V0 = stacked_init(*op.shape, k, [1e-3, 1e-2, 1e-4], seed=4)
+        steps = [0.25, 0.2, 0.25]
     seen = []
     kwargs = dict(truth=truth, record_every=record_every, dtype=dtype,
-                  metrics={"sum_U": lambda U, V: seen.append(U) or float(np.sum(U))})  # fmt: skip
-    compiled = ms.factorized_gd(op, y, U0, V0, 0.25, 200, **kwargs)
-    assert len(seen) == len(compiled.history["iteration"])
-    # The metric kept references: each is its own iterate, not a view of the running state.
-    np.testing.assert_array_equal(seen[0], U0.astype(dtype))
-    assert rel_diff(seen[-1], compiled.U) == 0
-    plain = ms.factorized_gd(python_loop(op), y, U0, V0, 0.25, 200, **kwargs)
-    assert compiled.U.dtype == plain.U.dtype == dtype
-    assert_same_run(compiled, plain, tol)
-    assert compiled.history["test_error"][-1] < 0.01  # over the escape, not near the start
+                  metrics={"U": lambda U, V: seen.append(U) or float(np.sum(U))})  # fmt: skip
+    compiled = ms.factorized_gd(op, y, U0, V0, steps, 200, **kwargs)
+    plain = ms.factorized_gd(python_loop(op), y, U0, V0, steps, 200, **kwargs)
+    if runs is None:
+        compiled, plain = [compiled], [plain]
+    assert len(seen) == 2 * len(compiled) * len(compiled[0].history["iteration"])
+    for b, (fast, slow) in enumerate(zip(compiled, plain, strict=True)):
+        # The metric kept references: each is its own iterate, not the running state.
+        np.testing.assert_array_equal(seen[b], (U0 if runs is None else U0[b]).astype(dtype))
+        assert rel_diff(seen[len(compiled) * (len(fast.history["iteration"]) - 1) + b],
+                        fast.U) == 0  # fmt: skip
+        assert fast.U.dtype == slow.U.dtype == dtype
+        assert_same_run(fast, slow, tol)
+    assert compiled[0].history["test_error"][-1] < 0.01  # over the escape, not near the start
 
 
 def test_compiled_run_does_not_depend_on_where_it_stops(problem):
@@ -308,30 +317,42 @@ def test_compiled_run_does_not_depend_on_where_it_stops(problem):
         assert run.history["train_loss"][-1] == runs[0].history["train_loss"][-1]
 
 
-def test_compiled_run_step_is_the_plain_step(problem):
+@pytest.mark.parametrize("runs", [1, 3])  # the single-run kernel; a padded batch
+def test_compiled_step_is_the_plain_step(problem, runs):
     """One step by hand: loss ||A(U V^T) - y||^2 / 2 and U - μ A*(r) V, V - μ A*(r)^T U."""
     op, y, _, k = problem
-    U, V = ms.small_random_init(*op.shape, k, 0.3, seed=6)
-    run = op._compiled_run(U, V, y, 0.25)
-    residual, grad_U, grad_V = reference(op, U, V, y)
-    assert abs(run.loss - 0.5 * residual @ residual) < 1e-12 * run.loss
-    assert run.advance(1, np.inf) == 1
-    assert rel_diff(run.U, U - 0.25 * grad_U) < 1e-13
-    assert rel_diff(run.V, V - 0.25 * grad_V) < 1e-13
-    residual = reference(op, run.U, run.V, y)[0]
-    assert abs(run.loss - 0.5 * residual @ residual) < 1e-12 * run.loss
+    U, V = stacked_init(*op.shape, k, [0.3, 0.2, 0.1][:runs], seed=6)
+    steps = np.array([0.25, 0.2, 0.1][:runs])
+    state = op._compiled_runs(U, V, y, steps)
+
+    def check(U, V):
+        for b in range(runs):
+            residual = reference(op, U[b], V[b], y)[0]
+            assert abs(state.losses[b] - 0.5 * residual @ residual) < 1e-12 * state.losses[b]
+
+    check(U, V)
+    assert state.advance(1, np.full(runs, np.inf)) == 1
+    for b in range(runs):
+        _, grad_U, grad_V = reference(op, U[b], V[b], y)
+        assert rel_diff(state.U[b], U[b] - steps[b] * grad_U) < 1e-13
+        assert rel_diff(state.V[b], V[b] - steps[b] * grad_V) < 1e-13
+    check(state.U, state.V)
 
 
 @pytest.mark.parametrize("step", [50.0, 1e200])  # a finite blow-up; an overflow to inf/nan
-def test_compiled_run_diverges_where_the_python_loop_does(problem, step):
+@pytest.mark.parametrize("batched", [False, True])
+def test_compiled_runs_diverge_where_the_python_loop_does(problem, step, batched):
     op, y, _, k = problem
     U0, V0 = ms.small_random_init(*op.shape, k, 0.5, seed=2)
+    if batched:  # the middle run of three blows up
+        U0, V0, step = np.stack([U0] * 3), np.stack([V0] * 3), [0.1, step, 0.1]
     errors = []
     for operator in (op, python_loop(op)):
         with pytest.raises(ms.DivergenceError) as info:
             ms.factorized_gd(operator, y, U0, V0, step, 100, record_every=100)
         errors.append(info.value)
     assert errors[0].iteration == errors[1].iteration > 0
+    assert errors[0].run == errors[1].run == (1 if batched else None)
     assert str(errors[0]).split(": ")[0] == str(errors[1]).split(": ")[0]
 
 

@@ -1,9 +1,10 @@
-"""One run of gradient descent on a dense operator, every iteration in compiled code.
+"""Gradient descent on a dense operator with every iteration in compiled code.
 
-The solver's fast path for a single run (:func:`matrix_sensing.factorized_gd` uses it
-through ``GaussianSensing._compiled_run``): between two recorded iterations no Python
-runs. Same iterates as the Python loop up to rounding (the small products are summed in
-another order; the update ``U - μ grad_U`` rounds the same way).
+The solver's fast path (:func:`matrix_sensing.factorized_gd` uses it through
+``GaussianSensing._compiled_runs``): between two recorded iterations no Python runs. One
+run goes through the single-run kernel, a batch through the batch kernel. Same iterates as
+the Python loop up to rounding (the small products are summed in another order; the update
+``U - μ grad_U`` rounds the same way).
 """
 
 from __future__ import annotations
@@ -11,34 +12,44 @@ from __future__ import annotations
 import numpy as np
 
 
-class CompiledRun:
-    """State of one run at iteration t: ``U`` (n1, k), ``V`` (n2, k) in the dtype of ``A``
-    (m, n1*n2), and ``loss`` = f(U, V) (float), with the gradients at (U, V) held for the
-    next step."""
+class CompiledRuns:
+    """State of B runs at iteration t: ``losses`` (B,) float64 = f(U_b, V_b); ``U``
+    (B, n1, k) and ``V`` (B, n2, k) are copies of the factors, in the dtype of ``A``
+    (m, n1*n2); the gradients at (U, V) are held for the next step."""
 
-    def __init__(self, A: np.ndarray, y: np.ndarray, U, V, step: float, shape):
+    def __init__(self, A: np.ndarray, y: np.ndarray, U, V, steps, shape):
         from . import _kernels  # numba: imported on first use
 
         dtype = A.dtype
         self._kernels = _kernels
-        self.A, self.y = A, np.ascontiguousarray(y, dtype=dtype)
-        self.U = np.array(U, dtype=dtype, order="C")
-        self.V = np.array(V, dtype=dtype, order="C")
-        self.step = dtype.type(step)
+        self._A, self._y = A, np.ascontiguousarray(y, dtype=dtype)
+        self._U = np.array(U, dtype=dtype, order="C")
+        self._V = np.array(V, dtype=dtype, order="C")
+        self._steps = np.asarray(steps, dtype=dtype)
+        batch = self._U.shape[0]
+        padded = 1 if batch == 1 else -(-batch // 4) * 4  # the batch kernel's 4-run tiles
         self._buffers = (
-            np.empty(shape, dtype=dtype),  # X = U V^T
-            np.empty(A.shape[0], dtype=dtype),  # residual
-            np.empty(shape, dtype=dtype),  # G = A*(residual)
-            np.empty_like(self.U),  # grad_U
-            np.empty_like(self.V),  # grad_V
+            np.zeros((padded, *shape), dtype=dtype),  # X_b = U_b V_b^T; padded runs stay 0
+            np.empty((padded, A.shape[0]), dtype=dtype),  # residuals
+            np.empty((padded, *shape), dtype=dtype),  # G_b = A*(residual_b)
+            np.empty_like(self._U),  # grad_U
+            np.empty_like(self._V),  # grad_V
         )
-        self.loss = float(_kernels.gd_evaluate(self.A, self.y, self.U, self.V, *self._buffers))
+        self.losses = np.empty(batch)
+        _kernels.gd_evaluate(self._A, self._y, self._U, self._V, *self._buffers, self.losses)
 
-    def advance(self, count: int, bound: float) -> int:
-        """Take up to ``count`` steps; stop after the first whose loss is not ``<= bound``
-        (or not finite). Returns the number of steps taken."""
-        done, loss = self._kernels.gd_advance(
-            self.A, self.y, self.U, self.V, self.step, count, float(bound), *self._buffers
-        )
-        self.loss = float(loss)
-        return int(done)
+    # Copies: the factors are updated in place, and a metric may keep what it was given.
+    @property
+    def U(self) -> np.ndarray:
+        return self._U.copy()
+
+    @property
+    def V(self) -> np.ndarray:
+        return self._V.copy()
+
+    def advance(self, count: int, bounds: np.ndarray) -> int:
+        """Take up to ``count`` steps; stop after the first at which a run's loss is not
+        ``<= bounds[b]`` (or not finite). Returns the number of steps taken."""
+        bounds = np.asarray(bounds, dtype=np.float64)
+        arrays = (self._A, self._y, self._U, self._V, self._steps)
+        return int(self._kernels.gd_advance(*arrays, count, bounds, *self._buffers, self.losses))

@@ -7,8 +7,8 @@ simultaneous (the V step uses the old U)::
 
 The operator supplies the residual and both gradients in one call
 (``op._residual_and_gradients``, one pass over a dense operator's array); operators with
-only ``_forward`` and ``_adjoint`` are applied in two passes. A single run on a dense
-operator (``op._compiled_run``) runs every iteration between two records in compiled code
+only ``_forward`` and ``_adjoint`` are applied in two passes. On a dense operator
+(``op._compiled_runs``) every iteration between two records runs in compiled code
 (:mod:`._compiled_run`); results differ from the Python loop by rounding only (tested).
 """
 
@@ -201,35 +201,12 @@ def _record(records, t, losses, U, V, test_error, metrics) -> None:
 def _runs(op, U, V, y, steps, batched: bool, balance_weight: float):
     """The runs at t = 0 (their gradients evaluated), as an object with ``losses`` (B,),
     stacks ``U``, ``V`` and ``advance(count, bounds) -> steps taken`` (which stops after the
-    first step to a loss that :func:`_diverged` flags). One run on an operator with a
-    compiled path runs there; anything else in the Python loop."""
-    compiled = getattr(op, "_compiled_run", None)
-    if compiled is not None and U.shape[0] == 1 and not balance_weight:
-        return _CompiledRuns(compiled(U[0], V[0], y, steps[0]))
+    first step to a loss that :func:`_diverged` flags). Runs on an operator with a compiled
+    path go there (without the balancing term); anything else runs in the Python loop."""
+    compiled = getattr(op, "_compiled_runs", None)
+    if compiled is not None and not balance_weight:
+        return compiled(U, V, y, steps)
     return _PythonRuns(op, U, V, y, steps, batched, balance_weight)
-
-
-class _CompiledRuns:
-    """One run of an operator's compiled path, seen as a stack of one."""
-
-    def __init__(self, run):
-        self._run = run
-
-    @property
-    def losses(self) -> np.ndarray:
-        return np.array([self._run.loss])
-
-    # Copies: the compiled run updates its factors in place, and a metric may keep them.
-    @property
-    def U(self) -> np.ndarray:
-        return self._run.U[None].copy()
-
-    @property
-    def V(self) -> np.ndarray:
-        return self._run.V[None].copy()
-
-    def advance(self, count: int, bounds: np.ndarray) -> int:
-        return self._run.advance(count, float(bounds[0]))
 
 
 class _PythonRuns:

@@ -155,12 +155,13 @@ class GaussianSensing:
         G = G[:batch].reshape(batch, *self.shape)
         return residual[:batch], G @ V, G.transpose(0, 2, 1) @ U
 
-    def _compiled_run(self, U: np.ndarray, V: np.ndarray, y: np.ndarray, step: float):
-        """One run of gradient descent from ``(U, V)`` ((n1, k), (n2, k)) in compiled code,
-        computed in ``U.dtype`` (:class:`._compiled_run.CompiledRun`). Unchecked."""
-        from ._compiled_run import CompiledRun
+    def _compiled_runs(self, U: np.ndarray, V: np.ndarray, y: np.ndarray, steps):
+        """Gradient descent on the stacks ``U`` (B, n1, k), ``V`` (B, n2, k) with steps
+        (B,), every iteration in compiled code, computed in ``U.dtype``
+        (:class:`._compiled_run.CompiledRuns`). Unchecked."""
+        from ._compiled_run import CompiledRuns
 
-        return CompiledRun(self._matrix_as(U.dtype), y, U, V, step, self.shape)
+        return CompiledRuns(self._matrix_as(U.dtype), y, U, V, steps, self.shape)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(m={self.m}, shape={self.shape})"
