@@ -304,6 +304,17 @@ def test_compiled_runs_match_the_python_loop(problem, runs, record_every, dtype,
     assert compiled[0].history["test_error"][-1] < 0.01  # over the escape, not near the start
 
 
+def test_compiled_runs_below_the_batch_threshold_go_one_by_one(problem, monkeypatch):
+    op, y, truth, k = problem
+    U0, V0 = stacked_init(*op.shape, k, [1e-3, 1e-2, 1e-4], seed=4)
+    batch = ms.factorized_gd(op, y, U0, V0, 0.25, 100, truth=truth)
+    monkeypatch.setattr(operators, "BATCH_MIN_RUNS", 4)
+    assert op._compiled_runs(U0, V0, y, np.full(3, 0.25))._one_by_one
+    one_by_one = ms.factorized_gd(op, y, U0, V0, 0.25, 100, truth=truth)
+    for a, b in zip(one_by_one, batch, strict=True):
+        assert_same_run(a, b)
+
+
 def test_compiled_run_does_not_depend_on_where_it_stops(problem):
     """Records and progress updates hand control back to Python between compiled chunks of
     steps; the chunks do not change a single bit of the run."""

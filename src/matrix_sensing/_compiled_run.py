@@ -2,9 +2,9 @@
 
 The solver's fast path (:func:`matrix_sensing.factorized_gd` uses it through
 ``GaussianSensing._compiled_runs``): between two recorded iterations no Python runs. One
-run goes through the single-run kernel, a batch through the batch kernel. Same iterates as
-the Python loop up to rounding (the small products are summed in another order; the update
-``U - μ grad_U`` rounds the same way).
+run (or fewer than ``operators.BATCH_MIN_RUNS``) goes through the single-run kernel, a batch
+through the batch kernel. Same iterates as the Python loop up to rounding (the small
+products are summed in another order; the update ``U - μ grad_U`` rounds the same way).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ class CompiledRuns:
 
     def __init__(self, A: np.ndarray, y: np.ndarray, U, V, steps, shape):
         from . import _kernels  # numba: imported on first use
+        from .operators import BATCH_MIN_RUNS
 
         dtype = A.dtype
         self._kernels = _kernels
@@ -27,7 +28,8 @@ class CompiledRuns:
         self._V = np.array(V, dtype=dtype, order="C")
         self._steps = np.asarray(steps, dtype=dtype)
         batch = self._U.shape[0]
-        padded = 1 if batch == 1 else -(-batch // 4) * 4  # the batch kernel's 4-run tiles
+        self._one_by_one = batch < BATCH_MIN_RUNS
+        padded = batch if self._one_by_one else -(-batch // 4) * 4  # 4-run tiles
         self._buffers = (
             np.zeros((padded, *shape), dtype=dtype),  # X_b = U_b V_b^T; padded runs stay 0
             np.empty((padded, A.shape[0]), dtype=dtype),  # residuals
@@ -36,7 +38,8 @@ class CompiledRuns:
             np.empty_like(self._V),  # grad_V
         )
         self.losses = np.empty(batch)
-        _kernels.gd_evaluate(self._A, self._y, self._U, self._V, *self._buffers, self.losses)
+        _kernels.gd_evaluate(self._A, self._y, self._U, self._V, *self._buffers, self.losses,
+                             self._one_by_one)  # fmt: skip
 
     # Copies: the factors are updated in place, and a metric may keep what it was given.
     @property
@@ -52,4 +55,5 @@ class CompiledRuns:
         ``<= bounds[b]`` (or not finite). Returns the number of steps taken."""
         bounds = np.asarray(bounds, dtype=np.float64)
         arrays = (self._A, self._y, self._U, self._V, self._steps)
-        return int(self._kernels.gd_advance(*arrays, count, bounds, *self._buffers, self.losses))
+        return int(self._kernels.gd_advance(*arrays, count, bounds, *self._buffers, self.losses,
+                                            self._one_by_one))  # fmt: skip

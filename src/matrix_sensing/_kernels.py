@@ -160,20 +160,23 @@ def fused_residual_adjoint_batch(A, X, y, R, G):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def gd_evaluate(A, y, U, V, X, R, G, grad_U, grad_V, losses):  # pragma: no cover - compiled
+def gd_evaluate(  # pragma: no cover - compiled
+    A, y, U, V, X, R, G, grad_U, grad_V, losses, one_by_one
+):
     """At the B runs ``U`` (B, n1, k), ``V`` (B, n2, k): writes ``X[b] = U_b V_b^T``,
     ``R[b] = A vec(X[b]) - y`` (m,), ``G[b] = A*(R[b])`` (n1, n2), ``grad_U[b] = G[b] V_b``,
     ``grad_V[b] = G[b]^T U_b`` and ``losses[b] = ||R[b]||^2 / 2`` (float64, summed without
-    fastmath so that non-finite values show). ``X``, ``R``, ``G`` have P >= B rows: P = 1
-    for one run (the single-run kernel), else a multiple of 4 for the batch kernel, with
-    ``X[B:]`` zero. The small products go to BLAS (numba's, through SciPy): 9 us at the CI
-    size against 22 us for compiled loops."""
+    fastmath so that non-finite values show). ``X``, ``R``, ``G`` have P >= B rows. With
+    ``one_by_one`` (P = B) each run goes through the single-run kernel, else all through the
+    batch kernel (P a multiple of 4, ``X[B:]`` zero). The small products go to BLAS
+    (numba's, through SciPy): 9 us at the CI size against 22 us for compiled loops."""
     B = U.shape[0]
     P, n1, n2 = X.shape
     for b in range(B):
         np.dot(U[b], V[b].T, out=X[b])
-    if B == 1:
-        fused_residual_adjoint(A, X[0].reshape(-1), y, R[0], G[0].reshape(-1))
+    if one_by_one:
+        for b in range(B):
+            fused_residual_adjoint(A, X[b].reshape(-1), y, R[b], G[b].reshape(-1))
     else:
         fused_residual_adjoint_batch(A, X.reshape(P, n1 * n2), y, R, G.reshape(P, n1 * n2))
     for b in range(B):
@@ -187,7 +190,7 @@ def gd_evaluate(A, y, U, V, X, R, G, grad_U, grad_V, losses):  # pragma: no cove
 
 @njit(cache=True, nogil=True, boundscheck=False)
 def gd_advance(  # pragma: no cover - compiled
-    A, y, U, V, steps, count, bounds, X, R, G, grad_U, grad_V, losses
+    A, y, U, V, steps, count, bounds, X, R, G, grad_U, grad_V, losses, one_by_one
 ):
     """``count`` steps ``U_b -= μ_b grad_U[b]``, ``V_b -= μ_b grad_V[b]`` (simultaneous, from
     the gradients of the current point held in ``grad_U``, ``grad_V``), each followed by
@@ -203,7 +206,7 @@ def gd_advance(  # pragma: no cover - compiled
             for j in range(V.shape[1]):
                 for c in range(V.shape[2]):
                     V[b, j, c] = V[b, j, c] - step * grad_V[b, j, c]
-        gd_evaluate(A, y, U, V, X, R, G, grad_U, grad_V, losses)
+        gd_evaluate(A, y, U, V, X, R, G, grad_U, grad_V, losses, one_by_one)
         for b in range(U.shape[0]):
             if not losses[b] <= bounds[b] or math.isinf(losses[b]):
                 return t + 1
