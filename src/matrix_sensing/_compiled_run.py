@@ -50,6 +50,12 @@ class CompiledRuns:
     def V(self) -> np.ndarray:
         return self._V.copy()
 
+    def gradients(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """At the current point: residuals (B, m) and the gradients ``A*(r_b) V_b`` (B, n1, k)
+        and ``A*(r_b)^T U_b`` (B, n2, k); the run's own buffers, valid until it advances."""
+        _, residuals, _, grad_U, grad_V = self._buffers
+        return residuals[: len(self.losses)], grad_U, grad_V
+
     def advance(self, count: int, bounds: np.ndarray) -> int:
         """Take up to ``count`` steps; stop after the first at which a run's loss is not
         ``<= bounds[b]`` (or not finite). Returns the number of steps taken."""

@@ -122,38 +122,18 @@ class GaussianSensing:
         Returns ``r = A(U V^T) - y`` ((m,) or (B, m)), ``A*(r) V`` and ``A*(r)^T U`` (shapes
         of U and V), computed in ``U.dtype``. Unchecked: the caller validated the shapes.
 
-        One run: ``x = vec(U V^T)``, then :func:`._kernels.fused_residual_adjoint` forms
-        ``r = A x - y`` and ``G = A^T r`` in one pass over A. A stack of runs (at least
-        :data:`BATCH_MIN_RUNS`) goes to :func:`._kernels.fused_residual_adjoint_batch`,
-        which reads A once for all of them; its 4x4 tiles want a multiple of four runs, so
-        the stack is padded with zero runs (their results are dropped). Nothing of the size
-        of A is allocated.
+        The evaluation that starts :meth:`_compiled_runs`: one run (or fewer than
+        :data:`BATCH_MIN_RUNS`) through :func:`._kernels.fused_residual_adjoint`, which forms
+        ``r = A x - y`` and ``G = A^T r`` for ``x = vec(U V^T)`` in one pass over A; a stack
+        through :func:`._kernels.fused_residual_adjoint_batch`, which reads A once for all
+        runs (padded with zero runs to its 4x4 tiles). Nothing of the size of A is allocated.
         """
-        from . import _kernels  # numba: imported on first use
-
-        dtype = U.dtype
-        A = self._matrix_as(dtype)
-        n = A.shape[1]
-        y = np.ascontiguousarray(y, dtype=dtype)
-        if U.ndim == 3 and U.shape[0] < BATCH_MIN_RUNS:
-            parts = [self._residual_and_gradients(Ub, Vb, y) for Ub, Vb in zip(U, V, strict=True)]
-            return tuple(np.stack(arrays) for arrays in zip(*parts, strict=True))
-        if U.ndim == 2:
-            x = (U @ V.T).reshape(-1)  # matmul returns a C-ordered array
-            residual = np.empty(self.m, dtype=dtype)
-            G = np.empty(n, dtype=dtype)
-            _kernels.fused_residual_adjoint(A, x, y, residual, G)
-            G = G.reshape(self.shape)
-            return residual, G @ V, G.T @ U
-        batch = U.shape[0]
-        padded = -(-batch // 4) * 4
-        X = np.zeros((padded, n), dtype=dtype)
-        np.matmul(U, V.transpose(0, 2, 1), out=X[:batch].reshape(batch, *self.shape))
-        residual = np.empty((padded, self.m), dtype=dtype)
-        G = np.empty((padded, n), dtype=dtype)
-        _kernels.fused_residual_adjoint_batch(A, X, y, residual, G)
-        G = G[:batch].reshape(batch, *self.shape)
-        return residual[:batch], G @ V, G.transpose(0, 2, 1) @ U
+        single = U.ndim == 2
+        if single:
+            U, V = U[None], V[None]
+        runs = self._compiled_runs(U, V, y, np.zeros(U.shape[0]))
+        residual, grad_U, grad_V = runs.gradients()
+        return (residual[0], grad_U[0], grad_V[0]) if single else (residual, grad_U, grad_V)
 
     def _compiled_runs(self, U: np.ndarray, V: np.ndarray, y: np.ndarray, steps):
         """Gradient descent on the stacks ``U`` (B, n1, k), ``V`` (B, n2, k) with steps
