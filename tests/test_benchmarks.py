@@ -60,6 +60,9 @@ def test_the_harness_runs_end_to_end_and_writes_its_results(bench, tmp_path):
     for row in data["table"]:
         assert row["ms"]["pass"] > 0 and row["ratio_to_pass"]["pass"] == 1
         bound = row["bound"]
+        pass_ms = row["ms"].get(f"pass_{row['dtype']}", row["ms"]["pass"])
+        read_ms = min(pass_ms, row["ms"]["read"])
+        assert bound["memory_ms"] == pytest.approx(read_ms / max(row["batch"], 1))
         slower = max(bound["memory_ms"], bound["arithmetic_ms"])
         assert bound["ratio_bound"] == pytest.approx(slower / row["ms"]["pass"])
         assert row["bound"]["gfma_per_s"] > 0
@@ -84,6 +87,24 @@ def test_lower_bound_is_the_slower_of_memory_and_arithmetic(bench):
     assert bound["blas_gfma_per_s"] == pytest.approx(0.5)  # reported, not the bound
     slow = bench.lower_bound(w, {"pass": 1.0}, fma_seconds=1e-5, blas_fma_seconds=1.0)
     assert slow["ratio_bound"] == pytest.approx(3.12)  # 3.12 ms of arithmetic
+    # a compiled read faster than numpy's pass lowers the memory limit; a slower one does not
+    fast_read = bench.lower_bound(w, {"pass": 1.0, "read": 0.8}, 1e-9, 2e-9)
+    assert fast_read["memory_ms"] == 0.2 and fast_read["ratio_bound"] == 0.2
+    slow_read = bench.lower_bound(w, {"pass": 1.0, "read": 1.5}, 1e-9, 2e-9)
+    assert slow_read["memory_ms"] == 0.25
+    # float32: the read and the pass over the float32 array, as a ratio to the float64 pass
+    w32 = bench.Workload("w", 4, 3, 10, 2, dtype="float32")
+    b32 = bench.lower_bound(w32, {"pass": 1.0, "pass_float32": 0.6, "read": 0.5}, 1e-9, 2e-9)
+    assert b32["memory_ms"] == 0.5 and b32["ratio_bound"] == 0.5
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (7, 33)])
+def test_the_compiled_read_sums_every_entry(bench, dtype, shape):
+    A = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    assert bench.read_every_entry(A) == pytest.approx(A.sum(dtype=np.float64), rel=rtol, abs=rtol)
+    assert bench.read_timer(A, 3)() > 0
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
