@@ -10,6 +10,7 @@ import pytest
 
 import matrix_sensing as ms
 from matrix_sensing import operators
+from matrix_sensing.experiments.alpha_scaling import final_errors
 
 
 def rel_diff(a, b) -> float:
@@ -380,6 +381,27 @@ def test_float32_run_is_float32_and_close_at_moderate_alpha(problem):
     assert rel_diff(single.product, double.product) < 1e-4
     errors = single.history["test_error"], double.history["test_error"]
     assert abs(errors[0][-1] - errors[1][-1]) < 1e-4
+
+
+def test_float32_floors_the_test_error_where_float64_goes_on(problem):
+    # The floor that factorized_gd's docstring and the Performance page report: float32
+    # follows float64 at moderate α and stops near 1e-7 where float64 goes on to ~1e-11.
+    op, y, truth, k = problem
+    alphas = [1e-2, 1e-12]
+
+    def init(alpha):
+        return ms.small_random_init(*op.shape, k, alpha, seed=2)
+
+    errors = {}
+    for dtype in (np.float64, np.float32):
+        results, errors[dtype], _ = final_errors(
+            op, y, truth, init, alphas, 0.25, 1000, record_every=1000, dtype=dtype
+        )
+        assert all(result.U.dtype == dtype for result in results.values())
+    double, single = errors[np.float64], errors[np.float32]
+    assert abs(single[0] - double[0]) < 1e-4 * double[0]  # α = 1e-2: the same run
+    assert double[1] < 1e-9  # α = 1e-12 in float64: far below the float32 floor
+    assert 1e-8 < single[1] < 1e-6  # float32: recovered, down to its floor only
 
 
 # input errors ------------------------------------------------------------------------------

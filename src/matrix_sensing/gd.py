@@ -98,7 +98,8 @@ def factorized_gd(
         r=2): the exact parameterization k = r ends at 3e-7 in float32 against 8e-16 in
         float64; at k = 40 float32 agrees with float64 to 1% while the error is above
         ~1e-5 (α >= 1e-8 after 4000 iterations) and departs below (at α = 1e-12: 2e-7
-        against 2e-8). Use float64 for small α and for anything near rounding level.
+        against 2e-8). Use float64 for small α and for anything near rounding level. The
+        book's Performance page repeats this comparison at every build.
 
     Returns one :class:`GDResult` for a single run, and a list of B of them (in batch order)
     for a batch, each identical up to rounding (1e-12 relative) to its run made alone.

@@ -101,14 +101,16 @@ def escape_fit(alphas, times):
 
 def final_errors(
     op, y, truth, init, alphas: Sequence[float], step: float, iters: int,
-    record_every: int = 10,
+    record_every: int = 10, dtype=np.float64,
 ) -> tuple[dict[float, GDResult], np.ndarray, np.ndarray]:  # fmt: skip
     """Run ``iters`` iterations from ``init(alpha)`` = ``(U_0, V_0)`` for each α.
 
     Returns the results by α and the final relative test errors
     ``||U V^T - X||_F / ||X||_F`` and training errors ``||A(U V^T) - y|| / ||y||``. The runs
     share the operator and y, so they advance as one batch (equal to separate runs up to
-    rounding). ``init``: a callable α -> ``(U_0, V_0)``; ``alphas``: scales in (0, 1).
+    rounding). ``init``: a callable α -> ``(U_0, V_0)``; ``alphas``: scales in (0, 1);
+    ``dtype``: the precision of the runs (see :func:`~matrix_sensing.factorized_gd`; the
+    Performance page of the book compares float32 with float64 through this function).
     """
     if not callable(init):
         raise TypeError(f"init must be a callable alpha -> (U0, V0), got {init!r}")
@@ -116,7 +118,9 @@ def final_errors(
     _check_operator(op)
     _require_truth(truth, *op.shape)
     U0, V0 = (np.stack(factors) for factors in zip(*(init(alpha) for alpha in alphas), strict=True))
-    batch = factorized_gd(op, y, U0, V0, step, iters, truth=truth, record_every=record_every)
+    batch = factorized_gd(
+        op, y, U0, V0, step, iters, truth=truth, record_every=record_every, dtype=dtype
+    )
     results = dict(zip(alphas, batch, strict=True))
     y_norm = float(np.linalg.norm(y))
     test = [result.history["test_error"][-1] for result in batch]
