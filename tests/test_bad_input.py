@@ -758,6 +758,7 @@ def _extra_rows():
                 "step": POS,
                 "iters": COUNT,
                 "record_every": Int(1),
+                "dtype": Bad(("bogus", 3, [1], "int64", complex)),
             },
         ),
         E + "alpha_scaling.run_until_escape": Case(
