@@ -10,9 +10,9 @@ targets), next to a compiled read of every entry (numpy's ``A @ x`` does not rea
 memory's speed on this machine; the lower bound uses the faster of the two). Peers (the
 plain numpy loop, an einsum over the (m, n1, n2) tensor, PyTorch autograd on CPU when
 importable) run on the same data and are checked to give the same iterates before they are
-timed. Timings are
-interleaved (one repetition of every candidate, then the next) so that a change of machine
-load hits all candidates alike; each number is the median of the repetitions.
+timed. Timings are interleaved (one repetition of every candidate, then the next) so that a
+change of machine load hits all candidates alike; each number is the median of the
+repetitions.
 """
 
 from __future__ import annotations
