@@ -28,7 +28,7 @@ import sys
 import time
 import tracemalloc
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -471,6 +471,7 @@ def dense_series(reps: int, iters: int, smoke: bool) -> dict[str, list[dict]]:
             op, y, U0, V0, _ = problem(w)
             samples = interleaved({
                 "pass": pass_timer(op.matrix, iters),
+                "read": read_timer(op.matrix, iters),
                 "package": per_iteration(
                     lambda op=op, y=y, U0=U0, V0=V0: package_gd(op, y, U0, V0, 0.2, iters),
                     (iters + 1) * w.runs),
@@ -719,6 +720,13 @@ def bound_cell(target: dict) -> str:
     return f"{target['bound']:.2f}" + ("" if target["reachable"] else " (out of reach)")
 
 
+def series_bound_ms(point: dict, gfma_per_s: float) -> float:
+    """The lower bound of a scaling point, per run (as :func:`lower_bound`): the compiled read
+    of A shared by the point's runs, or its multiply-adds at ``gfma_per_s``."""
+    w = Workload(**{f.name: point[f.name] for f in fields(Workload)})
+    return max(point["ms"]["read"] / w.runs, 1e-6 * fmas_per_run(w) / gfma_per_s)
+
+
 def figures(data: dict) -> dict:
     """``name -> matplotlib Figure``: cost against m, n, k, B (dense) and against
     m·k·(n1 + n2) (factored operators), log scales."""
@@ -726,9 +734,12 @@ def figures(data: dict) -> dict:
 
     matplotlib.use("Agg") if "matplotlib.pyplot" not in sys.modules else None
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullLocator
+    from matplotlib.ticker import LogFormatter, NullLocator
 
     labels = {"m": "measurements m", "n": "n1 = n2", "k": "width k", "B": "runs in the batch B"}
+    # the float64 peak multiply-add rate measured by the same run (with the table)
+    peak = next((r["bound"]["gfma_per_s"] for r in data.get("table", [])
+                 if r["dtype"] == "float64" and "bound" in r), None)  # fmt: skip
     figs = {}
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), layout="constrained")
     for ax, (axis, label) in zip(axes.flat, labels.items(), strict=True):
@@ -736,11 +747,17 @@ def figures(data: dict) -> dict:
         x = [p["batch"] if axis == "B" else p["n1" if axis == "n" else axis] for p in points]
         ax.loglog(x, [p["ms"]["package"] for p in points], "o-", label="GD iteration (per run)")
         ax.loglog(x, [p["ms"]["pass"] for p in points], "s--", label="one pass A @ x")
+        if all("read" in p["ms"] for p in points) and peak:  # older files have no read
+            bound = [series_bound_ms(p, peak) for p in points]
+            ax.loglog(x, bound, "^:", label="lower bound per run: max(read / B, FMAs at peak)")
         ax.set_xticks(x, [str(v) for v in x])
         ax.xaxis.set_minor_locator(NullLocator())
+        # plain numbers ("12", "14"), and minor ticks labelled when the panel spans < 1 decade
+        ax.yaxis.set_major_formatter(LogFormatter())
+        ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
         ax.set_xlabel(label)
         ax.set_ylabel("ms")
-    axes.flat[0].legend()
+    axes.flat[0].legend(fontsize=8)
     fig.suptitle("Dense operator, varied around n1 = n2 = 100, m = 4000, k = 10, B = 1")
     figs["cost_dense"] = fig
     fig, ax = plt.subplots(figsize=(5.5, 3.8), layout="constrained")
@@ -753,7 +770,7 @@ def figures(data: dict) -> dict:
                   label=f"{kind} ({slopes})")  # fmt: skip
     ax.set_xlabel("m · k · (n1 + n2)")
     ax.set_ylabel("ms per GD iteration")
-    ax.legend()
+    fig.legend(loc="outside lower center", fontsize=8)  # inside, it hid the rank-one line
     figs["cost_factored"] = fig
     return figs
 

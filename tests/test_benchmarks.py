@@ -70,6 +70,7 @@ def test_the_harness_runs_end_to_end_and_writes_its_results(bench, tmp_path):
         assert "bound" not in t or t["reachable"] == (t["bound"] <= t["limit"])
     assert {m["workload"]["name"] for m in data["memory"]} == {"tiny", "tiny-batch3"}
     assert set(data["scaling"]) == {"m", "n", "k", "B"}
+    assert all(p["ms"]["read"] > 0 for points in data["scaling"].values() for p in points)
     assert {p["operator"] for p in data["factored"]} == {"RankOneSensing", "EntrySampling"}
     assert data["machine"]["cores"] >= 1 and "load_average_before" in data["machine"]
     for name in ("cost_dense", "cost_factored"):
@@ -96,6 +97,13 @@ def test_lower_bound_is_the_slower_of_memory_and_arithmetic(bench):
     w32 = bench.Workload("w", 4, 3, 10, 2, dtype="float32")
     b32 = bench.lower_bound(w32, {"pass": 1.0, "pass_float32": 0.6, "read": 0.5}, 1e-9, 2e-9)
     assert b32["memory_ms"] == 0.5 and b32["ratio_bound"] == 0.5
+
+
+def test_a_scaling_point_is_bounded_by_its_read_or_its_arithmetic(bench):
+    # 1 run: 2*10*12 + 3*2*12 = 312 multiply-adds; 4 runs share one read of A
+    point = {**bench.asdict(bench.Workload("w", 4, 3, 10, 2, batch=4)), "ms": {"read": 1.0}}
+    assert bench.series_bound_ms(point, gfma_per_s=1.0) == 0.25  # read / B: 0.25 ms
+    assert bench.series_bound_ms(point, gfma_per_s=1e-3) == pytest.approx(0.312)  # arithmetic
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
