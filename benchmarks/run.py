@@ -727,6 +727,21 @@ def series_bound_ms(point: dict, gfma_per_s: float) -> float:
     return max(point["ms"]["read"] / w.runs, 1e-6 * fmas_per_run(w) / gfma_per_s)
 
 
+def readable_log_ticks(ax) -> None:
+    """Plain-number ticks ("12", "14") on a log y axis; a panel spanning less than a decade
+    gets evenly spaced ones (the log locator would leave it with one or two)."""
+    from matplotlib.ticker import LogFormatter, MaxNLocator, NullLocator
+
+    low, high = ax.get_ylim()
+    if high < 10 * low:
+        ticks = [t for t in MaxNLocator(5).tick_values(low, high) if low <= t <= high]
+        ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
+        ax.yaxis.set_minor_locator(NullLocator())
+    else:
+        ax.yaxis.set_major_formatter(LogFormatter())
+        ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
+
+
 def figures(data: dict) -> dict:
     """``name -> matplotlib Figure``: cost against m, n, k, B (dense) and against
     m·k·(n1 + n2) (factored operators), log scales."""
@@ -734,7 +749,7 @@ def figures(data: dict) -> dict:
 
     matplotlib.use("Agg") if "matplotlib.pyplot" not in sys.modules else None
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import LogFormatter, NullLocator
+    from matplotlib.ticker import NullLocator
 
     labels = {"m": "measurements m", "n": "n1 = n2", "k": "width k", "B": "runs in the batch B"}
     # the float64 peak multiply-add rate measured by the same run (with the table)
@@ -752,9 +767,7 @@ def figures(data: dict) -> dict:
             ax.loglog(x, bound, "^:", label="lower bound per run: max(read / B, FMAs at peak)")
         ax.set_xticks(x, [str(v) for v in x])
         ax.xaxis.set_minor_locator(NullLocator())
-        # plain numbers ("12", "14"), and minor ticks labelled when the panel spans < 1 decade
-        ax.yaxis.set_major_formatter(LogFormatter())
-        ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
+        readable_log_ticks(ax)
         ax.set_xlabel(label)
         ax.set_ylabel("ms")
     axes.flat[0].legend(fontsize=8)
