@@ -363,17 +363,23 @@ def lower_bound(w: Workload, ms: dict, fma_seconds: float, blas_fma_seconds: flo
     multiply-adds at the machine's peak rate, whichever takes longer; as a ratio to the
     float64 pass."""
     pass_ms = ms.get(f"pass_{w.dtype}", ms["pass"])
-    read_ms = min(pass_ms, ms.get("read", pass_ms))
-    arithmetic_ms = 1e3 * fmas_per_run(w) * fma_seconds
-    bound_ms = max(read_ms / w.runs, arithmetic_ms)
+    memory_ms, arithmetic_ms = memory_and_arithmetic_ms(
+        w, min(pass_ms, ms.get("read", pass_ms)), fma_seconds
+    )
     return {
         "fmas_per_run": fmas_per_run(w),
         "gfma_per_s": 1e-9 / fma_seconds,
         "blas_gfma_per_s": 1e-9 / blas_fma_seconds,
-        "memory_ms": read_ms / w.runs,
+        "memory_ms": memory_ms,
         "arithmetic_ms": arithmetic_ms,
-        "ratio_bound": bound_ms / ms["pass"],
+        "ratio_bound": max(memory_ms, arithmetic_ms) / ms["pass"],
     }
+
+
+def memory_and_arithmetic_ms(w: Workload, read_ms: float, fma_seconds: float):
+    """The two limits of one run's iteration, in ms: a read of A taking ``read_ms`` shared by
+    the ``w.runs`` runs, and the run's multiply-adds at ``fma_seconds`` each."""
+    return read_ms / w.runs, 1e3 * fmas_per_run(w) * fma_seconds
 
 
 def sample_iters(A, iters: int, runs: int, min_seconds: float) -> int:
@@ -724,7 +730,7 @@ def series_bound_ms(point: dict, gfma_per_s: float) -> float:
     """The lower bound of a scaling point, per run (as :func:`lower_bound`): the compiled read
     of A shared by the point's runs, or its multiply-adds at ``gfma_per_s``."""
     w = Workload(**{f.name: point[f.name] for f in fields(Workload)})
-    return max(point["ms"]["read"] / w.runs, 1e-6 * fmas_per_run(w) / gfma_per_s)
+    return max(memory_and_arithmetic_ms(w, point["ms"]["read"], 1e-9 / gfma_per_s))
 
 
 def readable_log_ticks(ax) -> None:
