@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: book test lint env lock refresh-outputs clean
+.PHONY: book test lint env lab lock refresh-outputs clean
 
 # One BLAS thread per process unless the caller says otherwise: with OpenBLAS's default
 # threads, a loaded 2-core machine (or the test suite's own worker processes) spent up to
@@ -27,21 +27,30 @@ lint: $(STAMP)
 
 env: $(STAMP)
 
-# Re-created whenever the pins or the package metadata change.
-$(STAMP): requirements.txt pyproject.toml
+# Re-created whenever the pins or the package metadata change. Every file pip takes must
+# match a sha256 of the lock (--require-hashes); the package itself is the checkout.
+PIP := python -m pip install --quiet --disable-pip-version-check
+$(STAMP): requirements.txt tools/cffconvert.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed; set PYTHON=python3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/$(PIP) --require-hashes -r requirements.txt
+	$(BIN)/$(PIP) --no-deps --no-build-isolation -e .
+	test -x $(VENV)/cffconvert/bin/python || $(PYTHON) -m venv $(VENV)/cffconvert
+	$(VENV)/cffconvert/bin/$(PIP) --require-hashes -r tools/cffconvert.txt
 	touch $@
 
-# Re-resolve the full lock from requirements.in in a scratch environment.
-lock:
-	rm -rf /tmp/ms-lock-venv && $(PYTHON) -m venv /tmp/ms-lock-venv
-	/tmp/ms-lock-venv/bin/python -m pip install --quiet -r requirements.in
-	{ echo "# Full lock made by 'make lock' from requirements.in (Python 3.11). Do not edit by hand."; \
-	  /tmp/ms-lock-venv/bin/python -m pip freeze --exclude-editable | sort -f; } > requirements.txt
-	$(PYTHON) tools/sync_environment.py
+# JupyterLab on the notebooks, with the kernel of .venv (which has the package).
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+# Re-resolve the full locks (with the sha256 of every file) from requirements.in and
+# tools/cffconvert.in; pins already in a lock are kept unless the .in file asks otherwise.
+COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url \
+	--no-emit-find-links --strip-extras
+lock: $(STAMP)
+	$(COMPILE) --output-file requirements.txt requirements.in
+	$(COMPILE) --output-file tools/cffconvert.txt tools/cffconvert.in
+	$(BIN)/python tools/sync_environment.py
 
 # Re-execute the notebooks and keep only the verdict outputs that nbval compares.
 refresh-outputs: $(STAMP)

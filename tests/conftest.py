@@ -1,4 +1,5 @@
-"""Shared fixtures: the book is built once per session, into a temporary folder."""
+"""Shared fixtures: the book is built once per session, into a temporary folder; one
+headless Chromium serves every browser test."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from _browser import browser  # noqa: F401  (a fixture for every test module)
 
 ROOT = Path(__file__).resolve().parents[1]
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
@@ -44,3 +46,14 @@ def built_book(tmp_path_factory) -> BuiltBook:
     build = out / "_build"
     offline = " ".join(prefix) if prefix else ""
     return BuiltBook(build / "html", log, proc.returncode, build / "jupyter_execute", offline)
+
+
+@pytest.fixture(scope="session")
+def site(built_book):
+    """The built book served on 127.0.0.1 (the URL ends in "/")."""
+    from _serve import serve
+
+    if built_book.returncode != 0:
+        pytest.fail("the book did not build; see test_book_builds_without_warnings")
+    with serve(built_book.html) as url:
+        yield url.rstrip("/")

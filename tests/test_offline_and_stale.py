@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from _capabilities import missing
 from _notebook_helpers import tiny_book
 from _offline import offline_prefix
 
@@ -44,31 +45,25 @@ LINK_NOT_LOADED = {"canonical", "alternate", "author", "license", "me", "help", 
 def _no_network_or_skip():
     prefix, reason = offline_prefix()
     if prefix is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"no network namespace in CI: {reason}")
-        pytest.skip(reason)
+        missing(f"no network namespace for the offline build: {reason}")
     return prefix
 
 
 def test_the_offline_namespace_has_no_network():
     prefix = _no_network_or_skip()
+    # No address off the machine is ever tried: the namespace's interfaces are listed
+    # (only the loopback), and the one name lookup is of a name that cannot exist (.invalid).
     probe = """
 import socket
 assert [name for _, name in socket.if_nameindex()] == ["lo"], socket.if_nameindex()
 server = socket.create_server(("127.0.0.1", 0))  # what a Jupyter kernel needs
 socket.create_connection(server.getsockname(), timeout=5).close()
-for address in [("1.1.1.1", 80), ("8.8.8.8", 53), ("2606:4700:4700::1111", 443)]:
-    try:
-        socket.create_connection(address, timeout=5)
-    except OSError:
-        continue
-    raise SystemExit(f"reached {address}")
 try:
-    socket.getaddrinfo("pypi.org", 443)
+    socket.getaddrinfo("no-such-host.invalid", 443)
 except OSError:
     print("offline")
 else:
-    raise SystemExit("resolved pypi.org")
+    raise SystemExit("resolved a name under .invalid")
 """
     proc = subprocess.run([*prefix, sys.executable, "-c", probe], capture_output=True,
                           text=True, timeout=120)  # fmt: skip

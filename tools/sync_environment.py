@@ -21,8 +21,9 @@ dependencies:
 
 
 def pins(path: Path) -> list[str]:
-    lines = (line.strip() for line in path.read_text().splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
+    """The ``name==version`` lines of a pip-compile lock (hashes and comments dropped)."""
+    lines = (line.strip().removesuffix("\\").strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith(("#", "-"))]
 
 
 def main() -> None:
