@@ -69,6 +69,7 @@ def test_run_prints_the_verdict_and_exits_0(passing_run):
     code, stdout, stderr, _ = passing_run
     assert code == 0, stderr
     assert stdout.splitlines()[0].startswith("M1 PASS (1/1 seeds)")
+    assert "without encryption" not in stderr  # ipykernel's transport warning is not shown
 
 
 def test_run_writes_notebook_figures_results_and_provenance(passing_run):

@@ -30,10 +30,13 @@ def _execute(task: tuple[str, int | None]) -> tuple[str, dict | None, float, str
     import nbformat
     from jupyter_cache.executors.utils import single_nb_execution
 
+    from matrix_sensing.kernel_settings import kernel_config
+
     path, timeout = task
     nb = nbformat.read(path, as_version=4)
     result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout,
-                                 allow_errors=False, meta_override=True)  # fmt: skip
+                                 allow_errors=False, meta_override=True,
+                                 config=kernel_config())  # fmt: skip
     if result.err is not None:
         return path, None, result.time, f"{type(result.err).__name__}: {result.err}"
     return path, nb, result.time, None

@@ -188,6 +188,8 @@ def _run_and_write(args, values, claim, notebook: Path, out: Path, scratch: Path
     import nbformat
     import papermill
 
+    from .kernel_settings import kernel_config
+
     executed = scratch / notebook.name
     started = provenance.now()
     error = None
@@ -195,7 +197,7 @@ def _run_and_write(args, values, claim, notebook: Path, out: Path, scratch: Path
     try:
         papermill.execute_notebook(
             str(notebook), str(executed), parameters=values, cwd=str(notebook.parent),
-            progress_bar=not args.quiet, kernel_name="python3",
+            progress_bar=not args.quiet, kernel_name="python3", config=kernel_config(),
         )  # fmt: skip
     except papermill.PapermillExecutionError as exc:
         if exc.ename == "KeyboardInterrupt":  # the kernel was interrupted, not this process

@@ -1,0 +1,18 @@
+"""How the package executes notebooks: the kernel settings shared by the command line
+(papermill) and the book build (jupyter-cache), so both run kernels the same way."""
+
+from __future__ import annotations
+
+
+def kernel_config():
+    """The traitlets ``Config`` for the client that starts a notebook's kernel.
+
+    The kernel and its client talk over TCP on 127.0.0.1. With CurveZMQ keys provisioned by
+    the kernel manager (where pyzmq has CurveZMQ and the kernelspec declares it, as
+    ipykernel's does), that traffic is encrypted, and ipykernel no longer warns once per
+    notebook that it is not."""
+    import zmq
+    from traitlets.config import Config
+
+    encryption = "auto" if zmq.has("curve") else "disabled"
+    return Config({"KernelManager": {"transport_encryption": encryption}})
