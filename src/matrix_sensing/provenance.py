@@ -70,8 +70,41 @@ def git_state(path: Path | None = None) -> dict:
     return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
 
 
+#: Environment variables that set thread counts or pick BLAS kernels: they change speed and,
+#: for the kernel choice, the rounding of every result.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+    "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+)  # fmt: skip
+#: The full lock of a clone, beside ``src/``; an installed wheel has none.
+LOCK_FILE = Path(__file__).resolve().parents[2] / "requirements.txt"
+
+
+def lock_sha256(path: Path = LOCK_FILE) -> str | None:
+    """The sha256 of the full lock ``requirements.txt`` the environment was installed from,
+    or None where the package does not run from a clone (no lock beside it)."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def blas() -> list[dict]:
+    """The BLAS/OpenMP libraries loaded in this process, with version and thread count
+    (threadpoolctl)."""
+    from threadpoolctl import threadpool_info
+
+    keys = ("user_api", "internal_api", "version", "num_threads", "threading_layer",
+            "architecture")  # fmt: skip
+    return [{key: info.get(key) for key in keys} for info in threadpool_info()]
+
+
 def environment() -> dict:
-    """Versions of what computed a result, and the machine it ran on."""
+    """Versions of what computed a result (the compiled kernels' numba and llvmlite
+    included), the BLAS and thread settings, the lock's hash, and the machine it ran on."""
+    import llvmlite
+    import numba
+
     from . import __version__
 
     return {
@@ -80,6 +113,12 @@ def environment() -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scipy": scipy.__version__,
+        "numba": numba.__version__,
+        "llvmlite": llvmlite.__version__,
+        "numba_threads": numba.config.NUMBA_NUM_THREADS,
+        "blas": blas(),
+        "thread_variables": {name: os.environ.get(name) for name in THREAD_VARIABLES},
+        "requirements_sha256": lock_sha256(),
         "machine": platform.machine(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
@@ -135,6 +174,29 @@ def write_json(path, data: dict) -> Path:
             f"data must hold only numbers, strings, lists, dicts and numpy arrays: {exc}"
         ) from None
     _atomic_write(path, text.encode("utf-8"))
+    return path
+
+
+def write_archive(path, members: Mapping[str, dict]) -> Path:
+    """Write a zip archive of JSON files (member name -> data), atomically. Each member is
+    written as :func:`write_json` would write it (sorted keys, its own ``sha256``), with
+    fixed timestamps and in sorted order, so the archive depends on its content only."""
+    path = _as_path(path)
+    if not isinstance(members, Mapping) or not members:
+        raise TypeError(f"members must map file names to dicts, got {members!r:.80}")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(members):
+            data = members[name]
+            if not isinstance(data, dict):
+                raise TypeError(f"members[{name!r}] must be a dict, got {type(data).__name__}")
+            content = _jsonable({k: v for k, v in data.items() if k != CHECKSUM})
+            text = _canonical({**content, CHECKSUM: _digest(content)})
+            info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, text.encode("utf-8"))
+    _atomic_write(path, buffer.getvalue())
     return path
 
 

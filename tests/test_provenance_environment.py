@@ -1,0 +1,66 @@
+"""The provenance block names what computed a result: the compiled kernels' numba and
+llvmlite, the BLAS in use and its threads, the thread variables, and the lock's hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import llvmlite
+import numba
+import threadpoolctl
+
+from matrix_sensing import provenance
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _environment_in_subprocess(**env) -> dict:
+    code = (
+        "import json; from matrix_sensing import provenance as p; "
+        "print(json.dumps(p.environment()))"
+    )
+    names = provenance.THREAD_VARIABLES
+    clean = {k: v for k, v in os.environ.items() if k not in names}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**clean, **env}, timeout=120, check=True)  # fmt: skip
+    return json.loads(proc.stdout)
+
+
+def test_kernel_versions_and_lock_hash():
+    env = provenance.environment()
+    assert env["numba"] == numba.__version__
+    assert env["llvmlite"] == llvmlite.__version__
+    assert env["numba_threads"] == numba.config.NUMBA_NUM_THREADS
+    lock = hashlib.sha256((ROOT / "requirements.txt").read_bytes()).hexdigest()
+    assert env["requirements_sha256"] == lock
+
+
+def test_blas_is_what_threadpoolctl_sees():
+    env = provenance.environment()
+    info = threadpoolctl.threadpool_info()
+    assert [b["internal_api"] for b in env["blas"]] == [i["internal_api"] for i in info]
+    assert [b["num_threads"] for b in env["blas"]] == [i["num_threads"] for i in info]
+    assert [b["version"] for b in env["blas"]] == [i["version"] for i in info]
+    assert any(b["user_api"] == "blas" for b in env["blas"])
+
+
+def test_thread_variables_and_blas_threads_follow_the_environment():
+    one = _environment_in_subprocess(OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+    assert one["thread_variables"]["OPENBLAS_NUM_THREADS"] == "1"
+    assert one["thread_variables"]["OMP_NUM_THREADS"] is None
+    assert one["numba_threads"] == 1
+    assert {b["num_threads"] for b in one["blas"] if b["internal_api"] == "openblas"} == {1}
+    assert set(one["thread_variables"]) == set(provenance.THREAD_VARIABLES)
+
+
+def test_no_lock_outside_a_clone(tmp_path):
+    assert provenance.lock_sha256(tmp_path / "requirements.txt") is None
+    (tmp_path / "requirements.txt").write_bytes(b"numpy==2\n")
+    assert provenance.lock_sha256(tmp_path / "requirements.txt") == hashlib.sha256(
+        b"numpy==2\n"
+    ).hexdigest()
