@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +12,8 @@ import pytest
 from _browser import browser  # noqa: F401  (a fixture for every test module)
 
 ROOT = Path(__file__).resolve().parents[1]
-JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+#: The README's book command (tests/test_documented_commands.py checks it is the README's).
+BOOK_COMMAND = ("make", "book")
 
 
 @dataclass
@@ -27,23 +27,24 @@ class BuiltBook:
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> BuiltBook:
-    """Build the whole book from clean with warnings as errors and nitpicky references, with
-    no network (a network namespace with only a loopback, where unshare allows it: see
-    tests/_offline.py; test_offline_and_stale.py fails in CI if it does not)."""
+    """The README's book command, ``make book``, run as written in a scratch copy of the
+    checkout (tests/_scratch.py): the whole book from clean, warnings as errors, nitpicky
+    references, and no network (a network namespace with only a loopback, where unshare
+    allows it: see tests/_offline.py; test_offline_and_stale.py fails under the strictness
+    variable if it does not)."""
     from _offline import offline_prefix
+    from _scratch import scratch_copy
 
-    out = tmp_path_factory.mktemp("book")
+    book = scratch_copy(tmp_path_factory.mktemp("book"))
     prefix, _ = offline_prefix()
-    command = [*(prefix or ()), str(JUPYTER_BOOK), "build", str(ROOT), "--path-output",
-               str(out), "--builder", "html", "-W", "-n", "--keep-going"]  # fmt: skip
     proc = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=1800,
-        env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+        [*(prefix or ()), *BOOK_COMMAND], cwd=book, capture_output=True, text=True,
+        timeout=1800, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
     )  # fmt: skip
     log = proc.stdout + proc.stderr
-    (ROOT / "_build").mkdir(exist_ok=True)
-    (ROOT / "_build" / "test-book-build.log").write_text(log)
-    build = out / "_build"
+    (book / "_build").mkdir(exist_ok=True)
+    (book / "_build" / "test-book-build.log").write_text(log)
+    build = book / "_build"
     offline = " ".join(prefix) if prefix else ""
     return BuiltBook(build / "html", log, proc.returncode, build / "jupyter_execute", offline)
 

@@ -178,3 +178,33 @@ def test_a_failing_notebook_fails_the_build(tmp_path):
     assert "claim X failed" in proc.stdout + proc.stderr or "Executing notebook failed" in (
         proc.stdout + proc.stderr
     )
+
+
+@pytest.mark.book
+def test_results_archive_holds_every_claim_with_its_provenance(built_book, tmp_path):
+    """The build writes claims-results.zip, linked from the scoreboard: one results.json per
+    claim notebook, checksummed, whose verdicts are the ones the notebook glued."""
+    import ast
+    import zipfile
+
+    from matrix_sensing import claims, provenance
+
+    archive = built_book.html / "claims-results.zip"
+    scoreboard = (built_book.html / "book" / "scoreboard.html").read_text(encoding="utf-8")
+    assert 'href="../claims-results.zip"' in scoreboard
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(tmp_path)
+        names = sorted(zf.namelist())
+    notebooks = sorted({Path(claims.get(c).notebook).stem for c in claims.ids()})
+    assert names == [f"{stem}/results.json" for stem in notebooks]
+    for stem in notebooks:
+        results = provenance.read_json(tmp_path / stem / "results.json")  # checks the sha256
+        glue_file = next(built_book.execute_dir.rglob(f"{stem}.glue.json"))
+        glue = json.loads(glue_file.read_text())
+        record = json.loads(ast.literal_eval(glue["claims_record"]["data"]["text/plain"]))
+        assert results["verdicts"] == record["verdicts"]
+        meta = results["provenance"]
+        assert meta["kind"] == "book-build" and meta["name"].endswith(stem)
+        assert meta["verdict"] == {v["id"]: v["passed"] for v in record["verdicts"]}
+        assert meta["params"] == claims.get(record["verdicts"][0]["id"]).params("ci")
+        assert meta["environment"]["requirements_sha256"]

@@ -88,6 +88,8 @@ def test_papermill_runs_with_other_parameters(tmp_path):
         ({"k": "wide"}, "TypeError", "k must be an integer"),
         ({"step_large": 0.0}, "ValueError", "step_large must be > 0"),
         ({"seeds": []}, "ValueError", "seeds must contain at least one seed"),
+        # papermill's `-p seeds "[5, 6]"` passes a string: the message says how to pass a list.
+        ({"seeds": "[5, 6]"}, "TypeError", 'give a list as YAML: -y "seeds: [5, 6]"'),
     ],
 )
 def test_papermill_bad_parameter_fails_clearly(tmp_path, parameters, error, message):

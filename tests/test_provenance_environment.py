@@ -64,3 +64,28 @@ def test_no_lock_outside_a_clone(tmp_path):
     assert provenance.lock_sha256(tmp_path / "requirements.txt") == hashlib.sha256(
         b"numpy==2\n"
     ).hexdigest()
+
+
+def test_write_archive_is_deterministic_and_checksummed(tmp_path):
+    import zipfile
+
+    meta = {"schema": provenance.SCHEMA}
+    members = {"b/results.json": {"provenance": meta, "x": [1.0, 2.5]},
+               "a/results.json": {"provenance": meta, "y": "z"}}  # fmt: skip
+    first = provenance.write_archive(tmp_path / "one.zip", members)
+    second = provenance.write_archive(tmp_path / "two.zip", dict(reversed(members.items())))
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as zf:
+        assert zf.namelist() == ["a/results.json", "b/results.json"]
+        zf.extractall(tmp_path / "out")
+    read = provenance.read_json(tmp_path / "out" / "b" / "results.json")  # checks the sha256
+    assert read == {"provenance": meta, "x": [1.0, 2.5]}
+
+
+def test_write_archive_refuses_what_is_not_json_members(tmp_path):
+    import pytest
+
+    with pytest.raises(TypeError, match="members must map file names to dicts"):
+        provenance.write_archive(tmp_path / "a.zip", {})
+    with pytest.raises(TypeError, match=r"members\['a'\] must be a dict, got list"):
+        provenance.write_archive(tmp_path / "a.zip", {"a": [1]})

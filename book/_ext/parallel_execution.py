@@ -5,10 +5,12 @@ With ``execute_notebooks: cache`` it takes a notebook's outputs from a jupyter-c
 instead, when the cache holds an execution of the same code. This extension fills that
 cache at the start of every build: it empties it (so nothing executed by an earlier build
 or before a change in ``src/`` is ever reused), then executes every notebook Sphinx is
-about to read in a pool of one process per core, each in the notebook's folder with the
-book's timeout, as myst-nb would. myst-nb then finds every successful execution in the
-cache. A notebook that fails is not cached: myst-nb executes it once more, on its own, and
-reports the failure, which fails a build run with warnings as errors.
+about to read (``.ipynb`` files and MyST text notebooks) in a pool of one process per
+core, each in the notebook's folder with the book's timeout, as myst-nb would, and with
+the package's kernel settings (matrix_sensing.kernel_settings). myst-nb then finds every
+successful execution in the cache. A notebook that fails is not cached: myst-nb executes
+it once more, on its own, and reports the failure, which fails a build run with warnings
+as errors.
 """
 
 from __future__ import annotations
@@ -24,16 +26,16 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 
-def _execute(task: tuple[str, int | None]) -> tuple[str, dict | None, float, str | None]:
-    """Worker: execute the notebook at ``path``; returns it (None on failure) with the time
-    and the error."""
+def _execute(task: tuple[str, str, int | None]) -> tuple[str, dict | None, float, str | None]:
+    """Worker: execute the notebook (JSON text) read from ``path``; returns it (None on
+    failure) with the time and the error."""
     import nbformat
     from jupyter_cache.executors.utils import single_nb_execution
 
     from matrix_sensing.kernel_settings import kernel_config
 
-    path, timeout = task
-    nb = nbformat.read(path, as_version=4)
+    path, text, timeout = task
+    nb = nbformat.reads(text, as_version=4)
     result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout,
                                  allow_errors=False, meta_override=True,
                                  config=kernel_config())  # fmt: skip
@@ -42,9 +44,21 @@ def _execute(task: tuple[str, int | None]) -> tuple[str, dict | None, float, str
     return path, nb, result.time, None
 
 
-def _notebooks(app, docnames) -> list[str]:
-    paths = (Path(app.env.doc2path(name)) for name in docnames)
-    return sorted(str(path) for path in paths if path.suffix == ".ipynb")
+def _notebooks(app, env, docnames) -> list[tuple[str, str]]:
+    """(path, notebook as JSON text) of every page to read that myst-nb reads as a notebook:
+    ``.ipynb`` files and MyST text notebooks, read by myst-nb's own reader so that the cache
+    finds the same notebook when myst-nb reads the page."""
+    import nbformat
+    from myst_nb.core.read import create_nb_reader
+
+    found = []
+    for name in docnames:
+        path = Path(app.env.doc2path(name))
+        content = path.read_text(encoding="utf-8")
+        reader = create_nb_reader(str(path), env.myst_config, env.mystnb_config, content)
+        if reader is not None:
+            found.append((str(path), nbformat.writes(reader.read(content))))
+    return sorted(found)
 
 
 def _execute_into_cache(app, env, docnames) -> None:
@@ -56,7 +70,7 @@ def _execute_into_cache(app, env, docnames) -> None:
 
     cache_path = Path(config.execution_cache_path)
     shutil.rmtree(cache_path, ignore_errors=True)
-    notebooks = _notebooks(app, docnames)
+    notebooks = _notebooks(app, env, docnames)
     if not notebooks:
         return
     cache = get_cache(str(cache_path))
@@ -65,7 +79,7 @@ def _execute_into_cache(app, env, docnames) -> None:
     started = time.perf_counter()
     # spawn: the workers start from a clean interpreter, not a fork of Sphinx.
     context = multiprocessing.get_context("spawn")
-    tasks = [(path, config.execution_timeout) for path in notebooks]
+    tasks = [(path, text, config.execution_timeout) for path, text in notebooks]
     with context.Pool(workers) as pool:
         for path, nb, seconds, error in pool.imap_unordered(_execute, tasks):
             name = Path(path).relative_to(app.srcdir)

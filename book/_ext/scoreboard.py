@@ -11,6 +11,11 @@ Claim M11 of the digest ("figures analogous to the precursor's") is not measurab
 says so and links to the figures; it has no value, threshold or verdict. The links are
 resolved from the labels of the figures on their pages, and a label that no longer exists
 is a build warning, so the row cannot silently point at nothing.
+
+Every build also writes ``claims-results.zip`` at the root of the site, linked from the
+scoreboard: per notebook, the verdicts it recorded (per-seed values, worst value,
+threshold, margin) with a provenance block (parameters, seeds, package and kernel
+versions, BLAS, git commit, the lock's hash).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 RECORD_KEY = "claims_record"
+ARCHIVE = "claims-results.zip"
 logger = logging.getLogger(__name__)
 
 # Rows without a measurement: id -> (title, the registered claim they follow, description,
@@ -68,19 +74,25 @@ def _always_outdated(app, env, added, changed, removed):
     return sorted(getattr(env, "scoreboard_docs", set()) - set(removed))
 
 
-def _records(env) -> dict[str, tuple[str, dict, float]]:
-    """claim id -> (docname of the notebook, verdict dict, notebook runtime in seconds)."""
+def _notebook_records(env) -> dict[str, dict]:
+    """docname of each notebook that glued a claims record -> that record."""
     folder = Path(env.mystnb_config.output_folder)
-    found = {}
+    records = {}
     for docname in sorted(env.found_docs):
         path = folder.joinpath(*docname.split("/")[:-1], f"{docname.split('/')[-1]}.glue.json")
         if not path.is_file():
             continue
         glue = json.loads(path.read_text(encoding="utf-8"))
-        if RECORD_KEY not in glue:
-            continue
-        # glue stores the repr of the string it was given.
-        record = json.loads(ast.literal_eval(glue[RECORD_KEY]["data"]["text/plain"]))
+        if RECORD_KEY in glue:
+            # glue stores the repr of the string it was given.
+            records[docname] = json.loads(ast.literal_eval(glue[RECORD_KEY]["data"]["text/plain"]))
+    return records
+
+
+def _records(env) -> dict[str, tuple[str, dict, float]]:
+    """claim id -> (docname of the notebook, verdict dict, notebook runtime in seconds)."""
+    found = {}
+    for docname, record in _notebook_records(env).items():
         for verdict in record["verdicts"]:
             if verdict["id"] in found:
                 logger.warning(
@@ -214,8 +226,41 @@ def _fill(app, doctree, fromdocname):
         f"{sum(1 for c in ids if c in found and not found[c][1]['passed'])} failing. "
         f"{', '.join(QUALITATIVE)} is qualitative (figures, no threshold) and not counted."
     )
+    download = nodes.paragraph(text="Every claim's results from this build, per seed, with "
+                               "their provenance: ")  # fmt: skip
+    archive = "../" * fromdocname.count("/") + ARCHIVE
+    download += nodes.reference("", "", nodes.literal(text=ARCHIVE), refuri=archive)
+    download += nodes.Text(".")
     for node in placeholders:
-        node.replace_self([summary, _table(app, fromdocname, ids, titles, found)])
+        node.replace_self([summary, _table(app, fromdocname, ids, titles, found), download])
+
+
+def _build_started(app):
+    from matrix_sensing import provenance
+
+    app.env.scoreboard_started = provenance.now()
+
+
+def _write_archive(app, exception):
+    """``claims-results.zip`` at the site's root: one ``<notebook>/results.json`` per claim
+    notebook executed by this build."""
+    if exception is not None or app.builder.format != "html":
+        return
+    from matrix_sensing import claims, provenance
+
+    members = {}
+    for docname, record in _notebook_records(app.env).items():
+        verdicts = record["verdicts"]
+        meta = provenance.provenance(
+            kind="book-build", name=docname, params=claims.get(verdicts[0]["id"]).params("ci"),
+            seeds=verdicts[0]["seeds"], started=app.env.scoreboard_started,
+            finished=provenance.now(), verdict={v["id"]: v["passed"] for v in verdicts},
+        )  # fmt: skip
+        members[f"{docname.split('/')[-1]}/results.json"] = {
+            "provenance": meta, "runtime_s": record["runtime_s"], "verdicts": verdicts,
+        }  # fmt: skip
+    if members:
+        provenance.write_archive(Path(app.outdir) / ARCHIVE, members)
 
 
 def setup(app):
@@ -223,4 +268,6 @@ def setup(app):
     app.add_directive("claims-scoreboard", ClaimsScoreboard)
     app.connect("doctree-resolved", _fill)
     app.connect("env-get-outdated", _always_outdated)
+    app.connect("builder-inited", _build_started)
+    app.connect("build-finished", _write_archive)
     return {"parallel_read_safe": False, "parallel_write_safe": True}

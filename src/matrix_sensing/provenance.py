@@ -70,7 +70,7 @@ def git_state(path: Path | None = None) -> dict:
     return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
 
 
-#: Environment variables that set thread counts or pick BLAS kernels: they change speed and,
+#: Environment variables that set thread counts or pick BLAS kernels; they change speed and,
 #: for the kernel choice, the rounding of every result.
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",

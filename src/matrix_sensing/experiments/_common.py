@@ -44,7 +44,13 @@ def spawn_seeds(seed: int, count: int) -> list[int]:
 
 def check_seeds(seeds) -> list[int]:
     """Validate a non-empty list of distinct non-negative integer seeds."""
-    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+    if isinstance(seeds, (str, bytes)):
+        # What papermill's `-p seeds "[5, 6]"` passes: its -p reads numbers, not lists.
+        raise TypeError(
+            f"seeds must be a list of non-negative integers, got the string {seeds!r} "
+            '(with papermill, give a list as YAML: -y "seeds: [5, 6]")'
+        )
+    if not hasattr(seeds, "__iter__"):
         raise TypeError(f"seeds must be a list of non-negative integers, got {seeds!r}")
     seeds = [check.seed("seeds[]", s) for s in seeds]
     if not seeds:
