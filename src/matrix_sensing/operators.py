@@ -35,7 +35,7 @@ class GaussianSensing:
     seed : non-negative integer; the same seed gives the same operator, bit for bit.
 
     The measurement matrices are stored flattened as an ``(m, n1*n2)`` C-contiguous array
-    (:attr:`matrix`), so that the forward map is one matrix-vector product. Nothing here
+    (``matrix``), so that the forward map is one matrix-vector product. Nothing here
     copies it (gradient descent in float64 allocates nothing of its size); gradient descent
     in float32 keeps a float32 copy, or use :meth:`astype` to hold only that.
     """

@@ -59,7 +59,7 @@ def phase_point(*, n1: int, n2: int, r: int, m: int, k: int, alpha: float, step:
     }
 
 
-#: name -> (function, {scale: grid description}); a grid is a dict of lists (product taken)
+#: ``name -> (function, {scale: grid description})``; a grid is a dict of lists (product taken)
 #: and of scalars (held fixed).
 SWEEPS: dict[str, tuple[Callable[..., dict], dict[str, dict]]] = {
     "phase-transition": (

@@ -38,7 +38,7 @@ class SymmetricGaussianSensing:
 
     ``A_i = (G_i + G_i^T)/2`` with ``G_i`` i.i.d. N(0, 1/m) entries (digest §2), so that
     ``A*(y) = sum_i y_i A_i`` is symmetric. Since every ``A_i`` is symmetric only its upper
-    triangle is stored, as the ``(m, n(n+1)/2)`` array :attr:`packed` (entries ``(j, l)``
+    triangle is stored, as the ``(m, n(n+1)/2)`` array ``packed`` (entries ``(j, l)``
     with ``j <= l`` in :func:`numpy.triu_indices` order): the forward and adjoint maps then
     cost about half of a dense ``(m, n^2)`` product. For any (not necessarily symmetric)
     ``Z``, ``A(Z)_i = <A_i, (Z + Z^T)/2>``.
@@ -98,7 +98,7 @@ class SymmetricGaussianSensing:
     @property
     def matrix(self) -> np.ndarray:
         """The measurement matrices flattened, a new ``(m, n*n)`` array (as
-        :attr:`GaussianSensing.matrix`): ``op(Z) == matrix @ Z.reshape(-1)``."""
+        ``GaussianSensing.matrix``): ``op(Z) == matrix @ Z.reshape(-1)``."""
         return self.array.reshape(self.m, -1)
 
     def __call__(self, Z) -> np.ndarray:

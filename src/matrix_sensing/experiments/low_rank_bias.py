@@ -47,8 +47,9 @@ def low_rank_trajectory(
     progress: bool = False,
 ) -> Run:
     """The two runs of ``small_vs_large_init`` (same parameters, same seed, hence the same
-    iterates) with the history of ``effective_rank`` (:func:`~matrix_sensing.metrics.
-    effective_rank` of U_t V_t^T), ``sigma_ratio`` (σ_{r+1}/σ_r of U_t V_t^T) and
+    iterates) with the history of ``effective_rank``
+    (:func:`~matrix_sensing.metrics.effective_rank` of U_t V_t^T), ``sigma_ratio``
+    (σ_{r+1}/σ_r of U_t V_t^T) and
     ``nuclear_norm`` (||U_t V_t^T||_*), recorded every ``record_every`` iterations.
     Results ``"small"`` and ``"large"``; ``data["truth_singular_values"]``."""
     n1 = check.integer("n1", n1, minimum=2)
