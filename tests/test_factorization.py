@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _notebook_helpers import assert_scales_match_registry
+from _numerics import rel_diff
 
 from matrix_sensing import claims, low_rank_target
 from matrix_sensing.experiments.nystrom import nystrom_vs_random
@@ -24,10 +25,6 @@ from matrix_sensing.targets import psd_target
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "n8_nystrom.ipynb"
-
-
-def rel_diff(a, b) -> float:
-    return float(np.linalg.norm(np.asarray(a) - np.asarray(b)) / np.linalg.norm(b))
 
 
 @pytest.fixture

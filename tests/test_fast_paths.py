@@ -7,15 +7,11 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from _numerics import rel_diff
 
 import matrix_sensing as ms
 from matrix_sensing import operators
 from matrix_sensing.experiments.alpha_scaling import final_errors
-
-
-def rel_diff(a, b) -> float:
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
 def reference(op, U, V, y):

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _numerics import central_difference, rel_diff
 
 import matrix_sensing as ms
 from matrix_sensing import metrics
 
 N1, N2, K, M = 5, 4, 3, 30
-
-
-def rel_diff(a, b) -> float:
-    """||a - b|| / ||b|| (Frobenius), the relative deviation used throughout."""
-    a, b = np.asarray(a), np.asarray(b)
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
 @pytest.fixture
@@ -45,16 +40,6 @@ def capture_iterates(op, y, U0, V0, step, iters):
 
 
 # (a) gradient -------------------------------------------------------------------------
-
-
-def central_difference(f, x, h=1e-5):
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        plus, minus = x.copy(), x.copy()
-        plus[idx] += h
-        minus[idx] -= h
-        grad[idx] = (f(plus) - f(minus)) / (2 * h)
-    return grad
 
 
 def test_gd_step_is_gradient_step_of_train_loss(problem):

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _notebook_helpers import assert_scales_match_registry
+from _numerics import central_difference, rel_diff
 
 from matrix_sensing import GaussianSensing, claims, factorized_gd, low_rank_target, metrics
 from matrix_sensing.experiments.preconditioning import first_below, gd_until, preconditioning
@@ -19,20 +20,6 @@ from matrix_sensing.preconditioned import POLICIES, damping, preconditioned_gd, 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "n7_preconditioning.ipynb"
 N1, N2, K, M = 5, 4, 3, 40
-
-
-def rel_diff(a, b) -> float:
-    return float(np.linalg.norm(np.asarray(a) - np.asarray(b)) / np.linalg.norm(b))
-
-
-def central_difference(f, x, h=1e-5):
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        plus, minus = x.copy(), x.copy()
-        plus[idx] += h
-        minus[idx] -= h
-        grad[idx] = (f(plus) - f(minus)) / (2 * h)
-    return grad
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _notebook_helpers import assert_scales_match_registry
+from _numerics import central_difference, rel_diff
 
 from matrix_sensing import GaussianSensing, claims, low_rank_target, small_random_init
 from matrix_sensing.experiments.robust import robust_recovery, symmetric_sensing
@@ -26,20 +27,6 @@ from matrix_sensing.targets import psd_target
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "n6_robust_l1.ipynb"
 N1, N2, K, M = 5, 4, 3, 40
-
-
-def rel_diff(a, b) -> float:
-    return float(np.linalg.norm(np.asarray(a) - np.asarray(b)) / np.linalg.norm(b))
-
-
-def central_difference(f, x, h):
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        plus, minus = x.copy(), x.copy()
-        plus[idx] += h
-        minus[idx] -= h
-        grad[idx] = (f(plus) - f(minus)) / (2 * h)
-    return grad
 
 
 @pytest.fixture

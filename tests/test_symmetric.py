@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _numerics import central_difference, rel_diff
 
 from matrix_sensing import GaussianSensing, small_random_init
 from matrix_sensing.gd import DivergenceError
@@ -17,11 +18,6 @@ from matrix_sensing.symmetric import (
 )
 
 N, K, M = 6, 4, 40
-
-
-def rel_diff(a, b) -> float:
-    a, b = np.asarray(a), np.asarray(b)
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
 @pytest.fixture
@@ -152,16 +148,6 @@ def test_psd_target_validation():
 
 
 # Gradient descent ---------------------------------------------------------------------------
-
-
-def central_difference(f, x, h=1e-5):
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        plus, minus = x.copy(), x.copy()
-        plus[idx] += h
-        minus[idx] -= h
-        grad[idx] = (f(plus) - f(minus)) / (2 * h)
-    return grad
 
 
 @pytest.mark.parametrize("method", ["direct", "gram"])
