@@ -32,7 +32,7 @@ settings.register_profile(
     "bad-input",
     max_examples=12,
     deadline=None,  # a few cases build an operator; hangs are caught by the examples' sizes
-    derandomize=True,  # the strict xfails below must fail the same way on every run
+    derandomize=True,  # the same inputs on every run
     database=None,
     phases=[Phase.explicit, Phase.generate],  # no shrinking: the failing value is reported
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
@@ -351,13 +351,11 @@ E1 = np.array([[1.0], [0.0], [0.0]])  # an orthonormal basis of one axis of R^3
 @dataclass
 class Case:
     """``base()`` returns valid keyword arguments; ``kinds`` maps a parameter to its kind;
-    ``skip`` maps a parameter to the reason it has no bad values; ``xfail`` maps a parameter
-    to the fix it needs (in a module this test file does not own)."""
+    ``skip`` maps a parameter to the reason it has no bad values."""
 
     base: object
     kinds: dict
     skip: dict = field(default_factory=dict)
-    xfail: dict = field(default_factory=dict)
     positional: tuple = ()  # parameters passed positionally (``self`` of a method)
     aliases: dict = field(default_factory=dict)  # other words that name a parameter
 
@@ -1065,6 +1063,11 @@ def _extra_rows():
             {"arrays": Bad((None, 3, "abc", {"a": np.array([object()])}, {"a": None}))},
             {"path": "an output file: any path the reader chooses"},
         ),
+        "matrix_sensing.provenance.write_archive": Case(
+            lambda: {"path": _scratch() / "w.zip", "members": {"a.json": {"a": 1}}},
+            {"members": Bad((None, 3, "abc", {}, {"a": [1]}, {"a": {"x": object()}}))},
+            {"path": "an output file: any path the reader chooses"},
+        ),
         "matrix_sensing.sweep.phase_point": Case(
             T(n1=3, n2=2, r=1, m=8, k=2, alpha=0.1, step=0.1, iters=3, kappa=2.0, seed=0),
             {
@@ -1104,15 +1107,6 @@ def _extra_rows():
 TABLE.update(_extra_rows())
 
 
-# -- known gaps, each with the fix it needs (in modules this file does not own) ----------
-
-# qualname -> {parameter: the fix}: each becomes a strict xfail (a fixed gap turns into an
-# XPASS, i.e. a failure, so that its entry is removed). The GaussianSensing sizes are in TABLE.
-XFAIL: dict[str, dict[str, str]] = {}
-for _qualname, _fixes in XFAIL.items():
-    TABLE[_qualname].xfail.update(_fixes)
-
-
 NO_USER_INPUT = {
     "matrix_sensing.cli.main": "the command line: tests/test_bad_input_cli.py",
     "matrix_sensing.cli.cmd_list": "no arguments",
@@ -1123,6 +1117,9 @@ NO_USER_INPUT = {
     "matrix_sensing.claims.phases.refinement_window": "no arguments",
     "matrix_sensing.provenance.now": "no arguments",
     "matrix_sensing.provenance.environment": "no arguments",
+    "matrix_sensing.provenance.blas": "no arguments",
+    "matrix_sensing.provenance.lock_sha256": "the lock beside the package (LOCK_FILE)",
+    "matrix_sensing.kernel_settings.kernel_config": "no arguments",
     "matrix_sensing.provenance.git_state": "the repository folder, found by the package",
     "matrix_sensing.claims.imbalance.relative_spread": "a claim's measure of values the "
     "experiment computed; NaN (so that the claim fails) for missing values, by design",
@@ -1189,14 +1186,8 @@ def test_every_public_callable_has_bad_input_cases():
 def _rows():
     for qualname, case in TABLE.items():
         for param in case.kinds:
-            marks = []
-            if param in case.xfail:
-                reason = case.xfail[param]
-                # A fix that prevents a hang or a huge allocation is not run until it is made.
-                run = not reason.startswith(("HANG", "MEMORY"))
-                marks.append(pytest.mark.xfail(strict=True, run=run, reason=reason))
             yield pytest.param(qualname, param, id=f"{qualname.removeprefix('matrix_sensing.')}"
-                               f"[{param}]", marks=marks)  # fmt: skip
+                               f"[{param}]")  # fmt: skip
 
 
 @functools.cache
@@ -1205,13 +1196,7 @@ def _callables():
 
 
 def assert_rejected(qualname, fn, kwargs, param, positional=(), aliases=()):
-    """``fn(**kwargs)`` must raise ValueError/TypeError naming ``param`` (or an alias).
-
-    A known gap (a strict xfail) is reported by its message alone: formatting the traceback
-    of an expected failure costs pytest and hypothesis ~0.3 s a case. (The decision is made
-    here: an edit to the body of the hypothesis test changes the examples it draws.)
-    """
-    pytrace = qualname not in TABLE or param not in TABLE[qualname].xfail
+    """``fn(**kwargs)`` must raise ValueError/TypeError naming ``param`` (or an alias)."""
     value = kwargs[param]
     names = (param, *aliases, *([str(value)] if param == "path" else []))
     args = [kwargs.pop(p) for p in positional]
@@ -1223,17 +1208,15 @@ def assert_rejected(qualname, fn, kwargs, param, positional=(), aliases=()):
         if not any(_names(name, message) for name in names):
             pytest.fail(
                 f"{qualname}: the error for {param}={value!r} does not name {param!r}: "
-                f"{type(exc).__name__}: {message}",
-                pytrace=pytrace,
+                f"{type(exc).__name__}: {message}"
             )
         return
     except Exception as exc:
         pytest.fail(
             f"{qualname}({param}={_short(value)}) raised {type(exc).__name__}: {exc} "
-            f"(expected a ValueError/TypeError naming {param!r})",
-            pytrace=pytrace,
+            f"(expected a ValueError/TypeError naming {param!r})"
         )
-    pytest.fail(f"{qualname} silently accepted {param}={_short(value)}", pytrace=pytrace)
+    pytest.fail(f"{qualname} silently accepted {param}={_short(value)}")
 
 
 def _names(name: str, message: str) -> bool:

@@ -254,23 +254,11 @@ def time_limit(seconds: float, what: str):
         signal.signal(signal.SIGALRM, previous)
 
 
-HUGE_FIXES: dict[str, str] = {}  # name -> the fix still needed (strict xfail)
-# Sizes already refused naming them: m through SymmetricGaussianSensing (N1),
-# symmetric_sensing (N6, N10) and the batched starts (N9).
-BOUNDED = {("N1", "m"), ("N6", "m"), ("N9", "m"), ("N10", "m")}
-
-
 def _huge_rows():
     for cid, name in ROWS:
         p = _spec(cid, name)
-        if (p.item or p.kind) is not int or p.high not in SIZES:
-            continue
-        reason = None if (cid, name) in BOUNDED else HUGE_FIXES.get(name)
-        marks = []
-        if reason:
-            run = not reason.startswith("HANG")
-            marks.append(pytest.mark.xfail(strict=True, run=run, reason=reason))
-        yield pytest.param(cid, name, id=f"{cid}-{name}", marks=marks)
+        if (p.item or p.kind) is int and p.high in SIZES:
+            yield pytest.param(cid, name, id=f"{cid}-{name}")
 
 
 @pytest.mark.parametrize(("claim_id", "name"), list(_huge_rows()))

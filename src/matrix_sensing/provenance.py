@@ -191,7 +191,13 @@ def write_archive(path, members: Mapping[str, dict]) -> Path:
             if not isinstance(data, dict):
                 raise TypeError(f"members[{name!r}] must be a dict, got {type(data).__name__}")
             content = _jsonable({k: v for k, v in data.items() if k != CHECKSUM})
-            text = _canonical({**content, CHECKSUM: _digest(content)})
+            try:
+                text = _canonical({**content, CHECKSUM: _digest(content)})
+            except (TypeError, ValueError) as exc:  # an object JSON cannot hold, or a cycle
+                raise TypeError(
+                    f"members[{name!r}] must hold only numbers, strings, lists, dicts and "
+                    f"numpy arrays: {exc}"
+                ) from None
             info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
