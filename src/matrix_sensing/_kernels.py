@@ -7,12 +7,12 @@ the columns forms the group's four dot products (four streams from memory), a se
 its contribution ``sum_j r_j a_j`` to ``G`` while the four rows are still in cache.
 
 BLAS cannot express this: two BLAS calls per row block (the implementation before these
-kernels) read each block twice and cost ~1.6 passes over a 320 MB array; this kernel ~1.0
-(``benchmarks/``). A software-pipelined variant (the next group's dot products in the same
-loop as the current group's update, kept until 2026-12-02) measured 1.1-1.3 passes there
-and 1.7 at the CI size, against 1.0 and 1.45 for this one. ``fastmath`` lets LLVM vectorize
-the dot products (it reassociates the sums), so results differ from BLAS, and a run in a
-batch from the same run alone, in the last bits; they are deterministic on a given machine.
+kernels) read each block twice, where this kernel reads it once. A software-pipelined
+variant (the next group's dot products in the same loop as the current group's update) was
+measured slower than this one and removed. Timings: ``benchmarks/README.md`` and
+``book/performance.md``. ``fastmath`` lets LLVM vectorize the dot products (it reassociates
+the sums), so results differ from BLAS, and a run in a batch from the same run alone, in
+the last bits; they are deterministic on a given machine.
 Compiled on first use and cached next to this file.
 """
 
@@ -121,10 +121,10 @@ def fused_residual_adjoint_batch(A, X, y, R, G):  # pragma: no cover - compiled
     ``R = X A^T - y`` (B, m) and ``G = R A`` (B, n).
 
     Four rows of A at a time: first their dot products with every run (4x4 tiles), then,
-    while the four rows are still in the 1 MiB L2 cache, their contribution to every run's
-    ``G``. A is read once from memory for the whole batch. Unlike BLAS (whose matrix
-    products pack the big operand and, built for AVX2 here, use half the vector width),
-    the tiles use the full vector width the machine has (AVX-512 on this one).
+    while the four rows are still in the L2 cache, their contribution to every run's ``G``.
+    A is read once from memory for the whole batch. Unlike BLAS (whose matrix products pack
+    the big operand, and whose kernels may be built for a narrower vector width than the
+    CPU's), the tiles are compiled for the full vector width of the machine they run on.
     """
     B = X.shape[0]
     m, n = A.shape
@@ -154,9 +154,10 @@ def fused_residual_adjoint_batch(A, X, y, R, G):  # pragma: no cover - compiled
                 g[c] += q * a0[c]
 
 
-# Gradient descent on a dense operator with every iteration in compiled code: at the CI size
+# Gradient descent on a dense operator with every iteration in compiled code: at small sizes
 # the Python around the fused pass (the small matrix products, the loss, the update, the
-# divergence check) cost about 0.5 passes per iteration for one run, 0.2 per run in a batch.
+# divergence check) costs a large fraction of a pass per iteration (see
+# ``book/performance.md``).
 
 
 @njit(cache=True, nogil=True, boundscheck=False)

@@ -2,7 +2,7 @@
 cannot exist.
 
 Both operators satisfy E[A* A] = Id, the normalisation of :class:`~matrix_sensing.GaussianSensing`
-(paper digest, §2), so that step sizes and initialization scales carry over. Neither is the
+(see ``book/setup.md``), so that step sizes and initialization scales carry over. Neither is the
 Gaussian ensemble the paper analyses (rank-one measurements do not have the ℓ2 restricted
 isometry property uniformly, and entry sampling needs incoherence), so their results are
 engineering demonstrations, not checks of the paper's theorems.
@@ -29,9 +29,9 @@ from .operators import _float_dtype, _shape
 # Rows of (a, b) handled per block in the fused pass: the block is read by the forward
 # products and again by the adjoint products, and should still be in cache the second time.
 # 256 kB also keeps each product (rows x n1 x k) below OpenBLAS's multithreading threshold for
-# typical widths: on a loaded 2-core machine, threaded small GEMMs were up to 50x slower
-# (measured at n1 = n2 = 500, m = 15000, k = 10: ~0.1 s per call here, 0.2-7 s with 1-8 MB
-# blocks and two BLAS threads).
+# typical widths: on a loaded machine with few cores, threaded small GEMMs can be much slower
+# than single-threaded ones (timings of the factored operators: ``benchmarks/README.md`` and
+# ``book/performance.md``).
 _BLOCK_BYTES = 1 << 18
 # Measurements per chunk when gathering rows of U and V for entry sampling.
 _CHUNK = 1 << 14
@@ -249,7 +249,8 @@ class EntrySampling:
     def _rowdot(self, U, V) -> np.ndarray:
         """``<U[row_i], V[col_i]>`` for every i, in chunks: the gathered rows stay in cache
         and the temporaries stay small (fresh multi-megabyte arrays on every iteration cost
-        page faults). np.take is several times faster than ``U[rows]`` fancy indexing."""
+        page faults). It gathers with np.take, which is faster than ``U[rows]`` fancy
+        indexing."""
         out = np.empty(self.m, dtype=np.result_type(U, V))
         for start in range(0, self.m, _CHUNK):
             part = slice(start, start + _CHUNK)

@@ -6,10 +6,10 @@ Factorization is matrix sensing with the identity as the measurement operator
 preconditioned update of :mod:`matrix_sensing.preconditioned` with the ScaledGD policy
 (``λ = 0``): ``U ← U - μ (U V^T - M) V (V^T V)^{-1}``, ``V ← V - μ (U V^T - M)^T U (U^T U)^{-1}``.
 
-Nyström initialization. The paper digest states the initialization as ``X_0 = A Ω`` for a
-Gaussian sketch ``Ω``. For the asymmetric problem this companion uses
-(:func:`nystrom_init`, **this companion's reading**, the paper's asymmetric construction is
-not in the digest)::
+Nyström initialization. The initialization is recalled, unverified, as ``X_0 = M Ω`` for
+a Gaussian sketch ``Ω`` (see ``book/neighbours/nystrom.md``). For the asymmetric problem
+this companion uses (:func:`nystrom_init`, **this companion's reading**: the paper's
+asymmetric construction was not available to this companion)::
 
     U_0 = M Ω,    V_0 = M^T U_0 = M^T M Ω,     Ω ∈ R^{n2 × k}, i.i.d. N(0, 1/k).
 

@@ -94,12 +94,11 @@ def factorized_gd(
         iterates and of the operator products. float32 reads half the bytes (faster on a
         large dense operator) and keeps a float32 copy of the operator's array
         (:meth:`GaussianSensing.astype` avoids holding both), but its rounding floors the
-        relative test error at about 3e-7. Measured at the CI size (n1=40, n2=30, m=560,
-        r=2): the exact parameterization k = r ends at 3e-7 in float32 against 8e-16 in
-        float64; at k = 40 float32 agrees with float64 to 1% while the error is above
-        ~1e-5 (α >= 1e-8 after 4000 iterations) and departs below (at α = 1e-12: 2e-7
-        against 2e-8). Use float64 for small α and for anything near rounding level. The
-        book's Performance page repeats this comparison at every build.
+        relative test error a few float32 unit roundoffs above zero, where float64 goes on
+        converging; from a small α float32 therefore departs from float64 once the error
+        nears that floor. Use float64 for small α and for anything near rounding level.
+        The book's Performance page (``book/performance.md``, "float32") measures this
+        comparison at every build.
 
     Returns one :class:`GDResult` for a single run, and a list of B of them (in batch order)
     for a batch, each identical up to rounding (1e-12 relative) to its run made alone.

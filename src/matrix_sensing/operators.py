@@ -1,7 +1,7 @@
 """Linear measurement operators A: R^{n1 x n2} -> R^m.
 
 ``A(Z)_i = <A_i, Z>`` and its adjoint ``A*(z) = sum_i z_i A_i``. The Gaussian ensemble has
-i.i.d. N(0, 1/m) entries, so that E[A* A] = Id (the convention of the paper digest, §2).
+i.i.d. N(0, 1/m) entries, so that E[A* A] = Id (see ``book/setup.md``, "Measurements").
 
 Gradient descent needs, per iteration, the residual ``r = A(U V^T) - y`` and
 ``A*(r)``. Done one after the other these read the (m, n1*n2) array twice, and an iteration
@@ -17,11 +17,10 @@ import numpy as np
 
 from . import _validation as check
 
-# A batch of fewer runs than this is run as a loop of single runs. The batch kernel wins
-# from two runs on: per run, batch / loop of single runs with OPENBLAS_NUM_THREADS=1 (2-core
-# AMD EPYC, 2026-12-02), B = 1, 2, 3, 4, 8: n1 = n2 = 20, m = 300: 1.35, 0.59, 0.63, 0.30,
-# 0.41; CI size: 1.49, 0.85, 0.59, 0.45, 0.37; n1 = n2 = 100, m = 4000: 1.29, 0.72, 0.47,
-# 0.37, 0.32 (B = 3 pays for a padded fourth run).
+# A batch of fewer runs than this is run as a loop of single runs. From two runs on, the
+# batch kernel, which reads A once per iteration for the whole batch, beats a loop that reads
+# it once per run; a single run pays for the batch kernel's padding to a multiple of four
+# (as does B = 3). Timings of batches: ``benchmarks/README.md`` and ``book/performance.md``.
 BATCH_MIN_RUNS = 2
 
 

@@ -12,7 +12,7 @@ initialization, with geometrically decaying steps. This module provides
   baseline.
 
 Normalization (this companion's reading, not checked against the paper). The operator of
-this package has N(0, 1/m) entries (digest §2). Written with standard Gaussian
+this package has N(0, 1/m) entries (see ``book/setup.md``). Written with standard Gaussian
 measurement matrices ``G_i = √m A_i`` and measurements ``√m y_i``, the ℓ1 loss normalized
 by the number of measurements, ``(1/m) Σ_i |<G_i, U V^T> - √m y_i|``, is in this package's
 units ::
@@ -193,7 +193,7 @@ def symmetric_l2_gd(
 ) -> GDResult:
     """Gradient descent on the ℓ2 loss of the symmetric model, the non-robust baseline.
 
-    Loss ``f(U) = 1/4 ||A(U U^T) - y||^2`` (digest §2), update
+    Loss ``f(U) = 1/4 ||A(U U^T) - y||^2`` (see ``book/setup.md``, "Symmetric variant"), update
     ``U_{t+1} = U_t - μ (E_t + E_t^T)/2 U_t`` with ``E_t = A*(A(U_t U_t^T) - y)``, i.e.
     ``U_t - μ E_t U_t`` for symmetric measurement matrices. ``op`` must be square
     ``(n, n)``; ``U0`` is (n, k); ``step`` μ > 0. The history's ``train_loss`` is ``f``;

@@ -36,12 +36,12 @@ class SymmetricGaussianSensing:
     n : the matrices measured are ``(n, n)``.
     seed : non-negative integer; the same seed gives the same operator, bit for bit.
 
-    ``A_i = (G_i + G_i^T)/2`` with ``G_i`` i.i.d. N(0, 1/m) entries (digest §2), so that
-    ``A*(y) = sum_i y_i A_i`` is symmetric. Since every ``A_i`` is symmetric only its upper
-    triangle is stored, as the ``(m, n(n+1)/2)`` array ``packed`` (entries ``(j, l)``
-    with ``j <= l`` in :func:`numpy.triu_indices` order): the forward and adjoint maps then
-    cost about half of a dense ``(m, n^2)`` product. For any (not necessarily symmetric)
-    ``Z``, ``A(Z)_i = <A_i, (Z + Z^T)/2>``.
+    ``A_i = (G_i + G_i^T)/2`` with ``G_i`` i.i.d. N(0, 1/m) entries (see ``book/setup.md``,
+    "Symmetric variant"), so that ``A*(y) = sum_i y_i A_i`` is symmetric. Since every
+    ``A_i`` is symmetric only its upper triangle is stored, as the ``(m, n(n+1)/2)`` array
+    ``packed`` (entries ``(j, l)`` with ``j <= l`` in :func:`numpy.triu_indices` order): the
+    forward and adjoint maps then cost about half of a dense ``(m, n^2)`` product. For any
+    (not necessarily symmetric) ``Z``, ``A(Z)_i = <A_i, (Z + Z^T)/2>``.
     """
 
     def __init__(self, m: int, n: int, seed: int):

@@ -1,4 +1,5 @@
-"""Claim M8 of the main paper (digest §3): implicit balancing of the two factors."""
+"""Claim M8 of the main paper (see ``book/claims/m8.md``): implicit balancing of the two
+factors."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from ..experiments import Run
 from ..experiments.balancing import implicit_balancing
 from ._registry import Claim, Threshold, register
 
-# Configuration B of the digest (n1=40, n2=30, r=2, κ=2, m=560, k=n1, μ=0.25) at α=1e-6; the
-# paper scale is the M1 paper scale (every dimension ~2.5x at m ≈ 4r(n1+n2)).
+# Configuration B (n1=40, n2=30, r=2, κ=2, m=560, k=n1, μ=0.25; defined in ``book/setup.md``)
+# at α=1e-6; the paper scale is the M1 paper scale (every dimension ~2.5x at m ≈ 4r(n1+n2)).
 BALANCING_SCALES = {
     "ci": {
         "n1": 40, "n2": 30, "r": 2, "kappa": 2.0, "m": 560, "k": 40, "alpha": 1e-6,

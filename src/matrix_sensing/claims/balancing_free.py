@@ -1,5 +1,5 @@
-"""Claim N5 (digest §3 "Neighbours"): balancing-free gradient descent, Ma, Li & Chi (IEEE TSP
-2021)."""
+"""Claim N5 (neighbour, see ``book/neighbours/balancing_free.md``): balancing-free gradient
+descent, Ma, Li & Chi (IEEE TSP 2021)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from ..experiments.balancing_free import balancing_free
 from ..metrics import first_crossing
 from ._registry import Claim, Threshold, register
 
-# The digest's sizes: n1=40, n2=30, r=3 (k=r), m=1260 (= 6r(n1+n2)), μ=0.3; κ=2 as in
-# configuration B. λ = 1/2 in the normalisation (λ/4)||U^T U - V^T V||_F^2 of factorized_gd,
-# i.e. the regularizer (1/8)||U^T U - V^T V||_F^2 (the weight recalled from Tu et al.'s
-# Procrustes flow, [U]). The paper scale doubles n1 and n2 at the same m = 6r(n1+n2).
+# The sizes stated on ``book/neighbours/balancing_free.md``: n1=40, n2=30, r=3 (k=r),
+# m=1260 (= 6r(n1+n2)), μ=0.3; κ=2 as in configuration B (``book/setup.md``). λ = 1/2 in the
+# normalisation (λ/4)||U^T U - V^T V||_F^2 of factorized_gd, i.e. the regularizer
+# (1/8)||U^T U - V^T V||_F^2 (the weight recalled from Tu et al.'s Procrustes flow, [U]). The
+# paper scale doubles n1 and n2 at the same m = 6r(n1+n2).
 BALANCING_FREE_SCALES = {
     "ci": {
         "n1": 40, "n2": 30, "r": 3, "kappa": 2.0, "m": 1260, "step": 0.3, "iters": 250,
@@ -28,7 +29,7 @@ BALANCING_FREE_SCALES = {
     },
 }  # fmt: skip
 
-LEVEL = 1e-6  # the digest's "error < 1e-6": the level whose first crossing is timed
+LEVEL = 1e-6  # N5's "error < 1e-6": the level whose first crossing is timed
 
 
 def time_to_level(history: dict, level: float = LEVEL) -> float:

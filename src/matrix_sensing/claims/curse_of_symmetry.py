@@ -1,6 +1,6 @@
-"""Claim N1 (digest §3, "Neighbours"): the curse of symmetry of Xiong, Ding & Du (2024).
-Symmetric gradient descent converges linearly at the exact width k = r but only
-sublinearly, no faster than c/t², once k > r."""
+"""Claim N1 (neighbour, see ``book/neighbours/curse_of_symmetry.md``): the curse of
+symmetry of Xiong, Ding & Du (2024). Symmetric gradient descent converges linearly at the
+exact width k = r but only sublinearly, no faster than c/t², once k > r."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from ..experiments import Run
 from ..experiments.symmetric import curse_of_symmetry
 from ._registry import Claim, Threshold, register
 
-# CI: the digest's configuration. The paper scale doubles n and m (same m/n) and runs twice
-# as long, adding t = 16000 to the times at which t² L(t) is compared.
+# CI: the configuration stated on ``book/neighbours/curse_of_symmetry.md``. The paper scale
+# doubles n and m (same m/n) and runs twice as long, adding t = 16000 to the times at which
+# t² L(t) is compared.
 CURSE_SCALES = {
     "ci": {
         "n": 30, "eigenvalues": [1.0, 0.8, 0.6], "m": 600, "widths": [3, 4, 6],
@@ -28,7 +29,9 @@ CURSE_SCALES = {
     },
 }  # fmt: skip
 
-# Digest §3, N1: at k = r the loss falls below EXACT_LEVEL within EXACT_DEADLINE iterations.
+# N1: at k = r the loss falls below EXACT_LEVEL within EXACT_DEADLINE iterations (a
+# calibration at CPU scale, not the paper's numbers; see
+# ``book/neighbours/curse_of_symmetry.md``).
 EXACT_LEVEL = 1e-28
 EXACT_DEADLINE = 1000
 

@@ -1,5 +1,6 @@
-"""Claims N2, N3, N4 of the neighbours (digest §3): Xiong, Ding & Du (ICLR 2024) on how the
-imbalance of the factors sets the speed of the final linear phase."""
+"""Claims N2, N3, N4 of the neighbours (see ``book/neighbours/imbalance.md``): Xiong, Ding
+& Du (ICLR 2024) on how the imbalance of the factors sets the speed of the final linear
+phase."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from ._registry import Claim, Threshold, register
 SOURCE = "Xiong, Ding & Du 2024"
 NOTEBOOK = "notebooks/n2_n4_imbalance.ipynb"
 
-# Digest N2: n = 40 (read as n1 = n2 = 40), m = 800, k = 5, with r = 2, κ = 2 and μ = 0.25 of
-# the base configuration; α ∈ {0.03, 0.05, 0.07} with V_0 at α/3. N3 compares equal and
-# unequal scales at α = 0.12; N4 rebalances once the loss is below 1e-6. Windows in units of
-# 1/(μ α²) from the end of the signal phase (loss < 1e-3). The paper scale doubles n and m
-# (same m/n = 20) at the same r, k, α's and windows.
+# N2 as stated on ``book/neighbours/imbalance.md``: n = 40 (read as n1 = n2 = 40), m = 800,
+# k = 5, with r = 2, κ = 2 and μ = 0.25 of the base configuration (``book/setup.md``);
+# α ∈ {0.03, 0.05, 0.07} with V_0 at α/3. N3 compares equal and unequal scales at α = 0.12; N4
+# rebalances once the loss is below 1e-6. Windows in units of 1/(μ α²) from the end of the
+# signal phase (loss < 1e-3). The paper scale doubles n and m (same m/n = 20) at the same r,
+# k, α's and windows.
 IMBALANCE_SCALES = {
     "ci": {
         "n1": 40, "n2": 40, "r": 2, "kappa": 2.0, "m": 800, "k": 5, "step": 0.25,

@@ -1,5 +1,5 @@
-"""Claim N9 (digest §3 "Neighbours"): no spurious local minima at the exact width k = r
-(Bhojanapalli, Neyshabur & Srebro 2016; Ge, Jin & Zheng 2017)."""
+"""Claim N9 (neighbour, see ``book/neighbours/landscape.md``): no spurious local minima at
+the exact width k = r (Bhojanapalli, Neyshabur & Srebro 2016; Ge, Jin & Zheng 2017)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Claim M9 of the main paper (digest §3): implicit low-rank bias at full width k = n1.
+"""Claim M9 of the main paper (see ``book/claims/m9.md``): implicit low-rank bias at full
+width k = n1.
 
 M9 is measured on the runs of the experiment ``small_vs_large_init`` at the scales of M1/M2,
 so that one run of that experiment serves M1, M2 and M9.

@@ -1,11 +1,13 @@
-"""Claims of the main paper (Soltanolkotabi, Stöger, Xie 2023), digest §3 "Main paper"."""
+"""Claims M1 and M2 of the main paper (Soltanolkotabi, Stöger, Xie 2023; see
+``book/claims/m1_m2.md``)."""
 
 from __future__ import annotations
 
 from ..experiments import Run, small_vs_large_init
 from ._registry import Claim, Threshold, register
 
-# Base configuration B of the digest: n1=40, n2=30, r=2, κ=2, m=560 (≈ 4r(n1+n2)), k=n1.
+# Base configuration B (defined in ``book/setup.md``): n1=40, n2=30, r=2, κ=2,
+# m=560 (≈ 4r(n1+n2)), k=n1.
 # The paper scale grows every dimension ~2.5x at the same oversampling m ≈ 4r(n1+n2).
 SMALL_VS_LARGE_SCALES = {
     "ci": {

@@ -1,5 +1,6 @@
-"""Claim N10 (digest §3 "Neighbours"): from the identity initialization √α·I the limit's
-nuclear norm tends to ||X||_* as α → 0 (Gunasekar et al. 2017; Li, Ma & Zhang 2018)."""
+"""Claim N10 (neighbours, see ``book/neighbours/nuclear_norm.md``): from the identity
+initialization √α·I the limit's nuclear norm tends to ||X||_* as α → 0 (Gunasekar et al.
+2017; Li, Ma & Zhang 2018)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Claims M5, M6, M7 (digest §3): the spectral, saddle and local-refinement phases of one
-gradient-descent trajectory from α = 1e-8 on configuration B with twice its measurements
-(m = 8r(n1+n2) instead of 4r(n1+n2); see ``PHASES_SCALES``).
+"""Claims M5, M6, M7 (see ``book/claims/m5_m7.md``): the spectral, saddle and
+local-refinement phases of one gradient-descent trajectory from α = 1e-8 on configuration B
+(``book/setup.md``) with twice its measurements (m = 8r(n1+n2) instead of 4r(n1+n2); see
+``PHASES_SCALES``).
 
 The three claims share the experiment :func:`~matrix_sensing.experiments.phases.phases`
 (one run per seed) and the phase boundaries of
@@ -24,17 +25,18 @@ from ._registry import Claim, Threshold, register
 
 NOTEBOOK = "notebooks/m5_m7_phases.ipynb"
 
-# Configuration B of the digest with α = 1e-8, but m = 1120 = 8r(n1+n2) = 2r(n1+n2)κ²
-# measurements instead of B's 560. M5 is a statement about the spectral phase, whose theory
-# presupposes that A*(y) is close to X, i.e. m ≳ C r(n1+n2)κ² Gaussian measurements. At B's
-# m = 560 (C = 1) the perturbation ||A*(y) - X|| is larger than σ_r(X) on most seeds, the
-# r-th and (r+1)-th singular values of A*(y) nearly coincide, and the ~70 iterations of the
-# spectral phase are too few for the power iteration to separate them: M5 then held on
-# 14/20 seeds. At m = 1120 (C = 2) ||A*(y) - X|| <= 0.80 σ_r(X) on seeds 0-19 and M5, M6,
-# M7 hold on all 20 (margins in notebooks/m5_m7_phases.ipynb). The run lasts long enough
-# for the escape (seen at t <= 170 on seeds 0-19) plus the 120 iterations of M7. The paper
-# scale grows every dimension 2.5x at the same oversampling m = 8r(n1+n2), at the same rank
-# and κ (so that the plateau of M6 is still at σ_2/||X||_F).
+# Configuration B (n1=40, n2=30, r=2, κ=2, k=n1, μ=0.25; defined in ``book/setup.md``) with
+# α = 1e-8, but m = 1120 = 8r(n1+n2) = 2r(n1+n2)κ² measurements instead of B's 560. M5 is a
+# statement about the spectral phase, whose theory presupposes that A*(y) is close to X,
+# i.e. m ≳ C r(n1+n2)κ² Gaussian measurements. At B's m = 560 (C = 1) the perturbation
+# ||A*(y) - X|| is larger than σ_r(X) on most calibration seeds, the r-th and (r+1)-th
+# singular values of A*(y) nearly coincide, and the spectral phase is too short for the
+# power iteration to separate them: M5 then fails on some seeds. At m = 1120 (C = 2) M5, M6
+# and M7 hold on every calibration seed (numbers in ``book/claims/m5_m7.md``, "Why
+# m = 1120", and notebooks/m5_m7_phases.ipynb). The run lasts long enough for the escape
+# plus the 120 iterations of M7. The paper scale grows every dimension 2.5x at the same
+# oversampling m = 8r(n1+n2), at the same rank and κ (so that the plateau of M6 is still at
+# σ_2/||X||_F).
 PHASES_SCALES = {
     "ci": {
         "n1": 40, "n2": 30, "r": 2, "kappa": 2.0, "m": 1120, "k": 40,

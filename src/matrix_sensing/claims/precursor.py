@@ -1,6 +1,6 @@
-"""Claims P1, P2, P3 (digest §3, "Symmetric precursor"): symmetric PSD matrix sensing from a
-small random initialization, after Stöger & Soltanolkotabi (2021); P3's incremental
-learning after Jin, Li, Lyu, Du & Lee (2023)."""
+"""Claims P1, P2, P3 (the symmetric precursor, see ``book/neighbours/precursor.md``):
+symmetric PSD matrix sensing from a small random initialization, after Stöger &
+Soltanolkotabi (2021); P3's incremental learning after Jin, Li, Lyu, Du & Lee (2023)."""
 
 from __future__ import annotations
 
@@ -17,20 +17,21 @@ from ..experiments.symmetric import (
 )
 from ._registry import Claim, Threshold, register
 
-# CI: the digest's sizes, except P1's m = 800 = 10 n r (the digest: 400 = 5 n r). P1 runs
-# T = 600 iterations (the error at the smallest α, 1e-7, no longer changes after t ≈ 400)
-# and watches the spectral phase from α = 1e-8, the α of M5 ("spectral alignment as in
-# M5"). That alignment is a statement about the spectral phase, whose theory presupposes
-# that A*(y) is close to X; at m = 400 ||A*(y) - X|| reached 1.08 λ_r(X) on seeds 0-19, the
-# 2nd and 3rd eigenvalues of A*(y) were close on some seeds, and the ~70 iterations of the
-# phase could not separate them (P1 held on 17/20 seeds, failing on CI seed 4). At m = 800
-# (twice the measurements, as for M5-M7) P1 held on all 20 (margins in
-# notebooks/p1_p3_precursor.ipynb). P2 uses P1's α grid and T; P3 the α = 1e-4 of the
-# digest and its square. The paper scale doubles n (P1: 40 -> 80, P2/P3: 30 -> 60) and
-# takes r = 3 for P1/P2. P1 keeps m = 10 n r and P3 m = 6 n r; P2 keeps the fraction of
-# measurements to unknowns, m / (n(n+1)/2) ≈ 0.78 (m = 8 n r; at m = 6 n r = 1080 seed 0
-# gave an error slope of 0.74, below the threshold 0.8). α grids, steps, T and the level 0.1
-# are unchanged.
+# CI: the sizes stated on ``book/neighbours/precursor.md``, where P1's m = 800 = 10 n r is
+# twice the m = 400 = 5 n r first proposed for it. P1 runs T = 600 iterations (the error at
+# the smallest α, 1e-7, no longer changes after t ≈ 400) and watches the spectral phase from
+# α = 1e-8, the α of M5 ("spectral alignment as in M5"). That alignment is a statement about
+# the spectral phase, whose theory presupposes that A*(y) is close to X; at m = 400
+# ||A*(y) - X|| came close to or above λ_r(X), the 2nd and 3rd eigenvalues of A*(y) were
+# close on some seeds, and the short spectral phase could not separate them, so that P1
+# failed on some calibration seeds, one of them a CI seed. At m = 800 (twice the
+# measurements, as for M5-M7) P1 held on every calibration seed (numbers in
+# ``book/neighbours/precursor.md``, "Calibration", and notebooks/p1_p3_precursor.ipynb). P2
+# uses P1's α grid and T; P3 the α = 1e-4 stated on the same page and its square. The paper
+# scale doubles n (P1: 40 -> 80, P2/P3: 30 -> 60) and takes r = 3 for P1/P2. P1 keeps
+# m = 10 n r and P3 m = 6 n r; P2 keeps the fraction of measurements to unknowns,
+# m / (n(n+1)/2) ≈ 0.78 (m = 8 n r; at m = 6 n r a trial seed gave an error slope below the
+# threshold 0.8). α grids, steps, T and the level 0.1 are unchanged.
 PRECURSOR_SCALES = {
     "ci": {
         "n_p1": 40, "r_p1": 2, "kappa_p1": 2.0, "m_p1": 800, "k_p1": 40, "step_p1": 0.25,
@@ -54,8 +55,8 @@ PRECURSOR_SCALES = {
 NOTEBOOK = "notebooks/p1_p3_precursor.ipynb"
 SOURCE = "Stöger & Soltanolkotabi 2021"
 
-# Digest §3, P1: "spectral alignment as in M5": measured at the end of the spectral phase,
-# the last iteration with ||U_t U_t^T|| <= SPECTRAL_LEVEL ||X||.
+# P1's "spectral alignment as in M5" (see ``book/neighbours/precursor.md``): measured at the
+# end of the spectral phase, the last iteration with ||U_t U_t^T|| <= SPECTRAL_LEVEL ||X||.
 SPECTRAL_LEVEL = 1e-2
 
 P1_THRESHOLDS = (

@@ -1,5 +1,6 @@
-"""Claim N6 (neighbour: Ma & Fattahi 2022), digest §3 "Neighbours": robust recovery with
-the ℓ1 loss and the sub-gradient method when a fraction of the measurements is corrupted."""
+"""Claim N6 (neighbour: Ma & Fattahi 2022; see ``book/neighbours/robust_l1.md``): robust
+recovery with the ℓ1 loss and the sub-gradient method when a fraction of the measurements is
+corrupted."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from ..experiments import Run
 from ..experiments.robust import robust_recovery
 from ._registry import Claim, Threshold, register
 
-# Digest sizes: symmetric n=20, r=2, m=600, k=n, 20% of the measurements corrupted, init
-# scale 1e-6, steps 0.05·0.997^t, T=3000. Not in the digest, chosen here: κ=1 (σ = (1, 1)),
-# outliers of 10x the rms measurement, the ℓ2 baseline's step 0.25 and length 1000. The
-# paper scale doubles n at the same m/(n r) = 15. (At r = 3, n = 40, m = 1800 the digest's
-# schedule runs out of step size before recovery: error 0.73 on seed 0. The total step
-# Σ μ_t ≈ 16.7 bounds the growth out of the initialization, and that growth is slower when
-# ||X||_F is larger.)
+# The sizes stated on ``book/neighbours/robust_l1.md``: symmetric n=20, r=2, m=600, k=n, 20%
+# of the measurements corrupted, init scale 1e-6, steps 0.05·0.997^t, T=3000. Chosen here:
+# κ=1 (σ = (1, 1)), outliers of 10x the rms measurement, the ℓ2 baseline's step 0.25 and
+# length 1000. The paper scale doubles n at the same m/(n r) = 15. (At r = 3, n = 40,
+# m = 1800 this schedule runs out of step size before recovery, see the same page. The total
+# step Σ μ_t ≈ 16.7 bounds the growth out of the initialization, and that growth is slower
+# when ||X||_F is larger.)
 ROBUST_SCALES = {
     "ci": {
         "n": 20, "r": 2, "kappa": 1.0, "m": 600, "k": 20, "fraction": 0.2, "magnitude": 10.0,

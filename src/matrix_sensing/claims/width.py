@@ -1,4 +1,4 @@
-"""Claim M10 of the main paper (digest §3): the role of the width k."""
+"""Claim M10 of the main paper (see ``book/claims/m10.md``): the role of the width k."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from ..experiments import Run
 from ..experiments.width import width_sweep
 from ._registry import Claim, Threshold, register
 
-# Configuration B of the digest (n1=40, n2=30, r=2, κ=2, m=560, μ=0.25, α=1e-6, T=1500) at
-# the widths k ∈ {r, 2r, 5r, n1, 2n1}; the extra scales show the α-dependence of the floor
-# at k = n1 (no threshold). The paper scale is that of M1/M2: every dimension ~2.5x at the
-# same oversampling m = 4r(n1+n2), widths {r, 2r, 5r, n1, 2n1} of that size, T = 2000.
+# Configuration B (n1=40, n2=30, r=2, κ=2, m=560, μ=0.25; defined in ``book/setup.md``) with
+# α=1e-6, T=1500, at the widths k ∈ {r, 2r, 5r, n1, 2n1}; the extra scales show the
+# α-dependence of the floor at k = n1 (no threshold). The paper scale is that of M1/M2: every
+# dimension ~2.5x at the same oversampling m = 4r(n1+n2), widths {r, 2r, 5r, n1, 2n1} of that
+# size, T = 2000.
 WIDTH_SCALES = {
     "ci": {
         "n1": 40, "n2": 30, "r": 2, "kappa": 2.0, "m": 560, "widths": [2, 4, 10, 40, 80],

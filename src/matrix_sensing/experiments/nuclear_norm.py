@@ -31,9 +31,10 @@ from ._common import Run, spawn_seeds
 
 
 def symmetric_sensing(m: int, n: int, *, seed: int) -> GaussianSensing:
-    """Symmetric Gaussian measurements ``A_i = (G_i + G_i^T) / 2`` (digest §2), with ``G_i``
-    the (n x n) matrices of ``GaussianSensing(m, (n, n), seed)`` (i.i.d. N(0, 1/m)). Each
-    ``A_i`` is exactly symmetric in floating point."""
+    """Symmetric Gaussian measurements ``A_i = (G_i + G_i^T) / 2`` (see ``book/setup.md``,
+    "Symmetric variant"), with ``G_i`` the (n x n) matrices of
+    ``GaussianSensing(m, (n, n), seed)`` (i.i.d. N(0, 1/m)). Each ``A_i`` is exactly
+    symmetric in floating point."""
     m = check.integer("m", m, minimum=1)
     n = check.integer("n", n, minimum=1)
     check.entries("the measurement matrices", ("m", m), ("n", n), ("n", n))

@@ -12,8 +12,8 @@ initialization (configuration B, α = 1e-8) and records at every iteration, thro
   the truth;
 * the distance between gradient descent and the explicit power iteration on the dilation,
   ``W^PI_t = (I + μ D(A*(y)))^t W_0`` with ``W = [U; V]`` and
-  ``D(M) = [[0, M], [M^T, 0]]``: the identity ``W_{t+1} = (I - μ D(E_t)) W_t`` of the
-  digest (§2) with ``E_t ≈ -A*(y)`` while ``U_t V_t^T`` is tiny.
+  ``D(M) = [[0, M], [M^T, 0]]``: the identity ``W_{t+1} = (I - μ D(E_t)) W_t`` (see
+  ``book/theory.md``, "The dilation") with ``E_t ≈ -A*(y)`` while ``U_t V_t^T`` is tiny.
 
 The phases are then read off the recorded trajectory (never typed in):
 
@@ -37,15 +37,17 @@ from ..initialization import small_random_init
 from ..metrics import subspace_distance, top_singular_subspaces
 from ._common import Run, sensing_problem, spawn_seeds
 
-# Digest §3, M5: the spectral phase lasts while ||U_t V_t^T|| <= 1e-2 ||X||.
+# The levels below are this companion's calibration at CPU scale, not the paper's numbers
+# (see ``book/claims/m5_m7.md``; M4's escape: ``book/claims/m3_m4.md``).
+# M5: the spectral phase lasts while ||U_t V_t^T|| <= 1e-2 ||X||.
 SPECTRAL_LEVEL = 1e-2
-# Digest §3, M4/M7: the escape (start of the local refinement) is the first test error < 0.1.
+# M4/M7: the escape (start of the local refinement) is the first test error < 0.1.
 ESCAPE_LEVEL = 0.1
-# Digest §3, M7: after the escape the error falls by this factor ...
+# M7: after the escape the error falls by this factor ...
 DROP_FACTOR = 100.0
 # ... and M6: the plateau is where the test error is within this distance of the error of
 # "one direction learned", sqrt(sum_{i>=2} σ_i^2) / ||X||_F (= σ_2/||X||_F for r = 2).
-# The digest says "near"; this tolerance was chosen here (see notebooks/m5_m7_phases.ipynb).
+# M6 says only "near"; this tolerance was chosen here (see notebooks/m5_m7_phases.ipynb).
 PLATEAU_TOLERANCE = 0.1
 
 # Names of the per-iteration columns recorded by the "phases" metric hook (after the top

@@ -14,8 +14,9 @@ from ._common import Run, spawn_seeds
 
 def symmetric_sensing(n: int, m: int, *, seed: int) -> GaussianSensing:
     """Symmetric Gaussian measurements ``A_i = (G_i + G_i^T)/2``, ``G_i`` with i.i.d.
-    N(0, 1/m) entries (digest §2), as a :class:`~matrix_sensing.GaussianSensing` of shape
-    (n, n) built with ``GaussianSensing.from_array``."""
+    N(0, 1/m) entries (see ``book/setup.md``, "Symmetric variant"), as a
+    :class:`~matrix_sensing.GaussianSensing` of shape (n, n) built with
+    ``GaussianSensing.from_array``."""
     m = check.integer("m", m, minimum=1)
     n = check.integer("n", n, minimum=1)
     check.entries("the measurement matrices", ("m", m), ("n", n), ("n", n))
@@ -53,8 +54,8 @@ def robust_recovery(
 
     - ``"l1"``: :func:`~matrix_sensing.robust.symmetric_subgradient_method` on
       ``g(U) = (1/√m) ||A(U U^T) - y||_1`` with steps ``step0 · decay^t``, ``iters`` steps;
-    - ``"l2"``: gradient descent on the ℓ2 loss ``1/4 ||A(U U^T) - y||^2`` of the digest's
-      symmetric model (``U_{t+1} = U_t - μ E_t U_t``,
+    - ``"l2"``: gradient descent on the ℓ2 loss ``1/4 ||A(U U^T) - y||^2`` of the
+      symmetric model of ``book/setup.md``, "Symmetric variant" (``U_{t+1} = U_t - μ E_t U_t``,
       :func:`~matrix_sensing.robust.symmetric_l2_gd`), step ``step_l2``, ``iters_l2`` steps.
 
     Both record every ``record_every`` iterations. ``data["corrupted"]``: the number of

@@ -1,7 +1,8 @@
 """Claims P1–P3 (the symmetric precursor) and N1 (the curse of symmetry).
 
 Every run here is symmetric gradient descent (:func:`~matrix_sensing.symmetric.symmetric_gd`)
-on a PSD target with symmetric Gaussian measurements (digest §2, "Symmetric"):
+on a PSD target with symmetric Gaussian measurements (see ``book/setup.md``, "Symmetric
+variant"):
 
 * :func:`symmetric_precursor` serves P1, P2 and P3 (one notebook, one parameter set). Per
   seed it runs three independent problems: P1, an α sweep on a sampled problem plus a
