@@ -305,4 +305,4 @@ def test_parameters_cell_and_paper_yaml_are_the_registry_scales():
     for cid in ("M5", "M6", "M7"):
         assert values == claims.get(cid).params("ci")
         assert paper == claims.get(cid).params("paper")
-    assert values["alpha"] == 1e-8  # digest §3: M5-M7 at α = 1e-8 on configuration B
+    assert values["alpha"] == 1e-8  # book/claims/m5_m7.md: M5-M7 at α = 1e-8 on configuration B

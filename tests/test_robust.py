@@ -265,7 +265,7 @@ def test_symmetric_sensing_is_symmetric_and_isotropic_on_symmetric_matrices():
     op = symmetric_sensing(5, 20000, seed=0)
     assert np.array_equal(op.array, op.array.transpose(0, 2, 1))
     Z = psd_target(5, 2, 2.0, seed=1)
-    # E ||A(Z)||^2 = ||Z||_F^2 for symmetric Z (digest §2)
+    # E ||A(Z)||^2 = ||Z||_F^2 for symmetric Z (book/setup.md, "Symmetric variant")
     assert np.linalg.norm(op(Z)) ** 2 == pytest.approx(np.linalg.norm(Z) ** 2, rel=0.05)
 
 
