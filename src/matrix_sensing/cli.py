@@ -26,10 +26,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import claims, provenance
+from . import __version__, claims, provenance
+from ._resources import NotebooksMissing, notebook_path, notebooks_folder
 from .parameters import ParameterError, claim_parameters
 
-REPO = Path(__file__).resolve().parents[2]
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
@@ -59,11 +59,35 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message}\n")
 
 
+EPILOG = """\
+examples:
+  %(prog)s list
+  %(prog)s run M1 --seeds 0 1 2 --out results/m1
+  %(prog)s run M1 -p alpha_small 1e-5 -p k 20
+  %(prog)s sweep phase-transition --scale paper --workers 2
+
+exit status:
+  0    the claim holds (or the command succeeded)
+  1    the claim fails, the run diverged, or a results file is corrupt
+  2    bad usage: unknown claim or parameter, a value of the wrong type or out of range
+  130  interrupted (Ctrl-C)
+"""
+
+
+def _prog() -> str:
+    """The command as the reader typed it: the installed script or ``python -m``."""
+    script = Path(sys.argv[0]).name == "matrix-sensing"
+    return "matrix-sensing" if script else "python -m matrix_sensing"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="python -m matrix_sensing",
+        prog=_prog(),
         description="Rerun the claims of the matrix-sensing companion.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="the claims, their notebooks and the parameters they accept")
     run = sub.add_parser("run", help="execute a claim's notebook and print its verdict")
@@ -91,6 +115,11 @@ def cmd_list() -> int:
         for p in claim_parameters(claim_id):
             print(f"       {p.name:16s} {p.type_text():15s} default {p.default!r:14}"
                   f" allowed {p.range_text()}")  # fmt: skip
+    try:
+        folder = notebooks_folder()
+    except NotebooksMissing as exc:
+        raise UsageError(str(exc)) from None
+    print(f"notebooks (paper-scale parameter files in params/): {folder}")
     return EXIT_PASS
 
 
@@ -144,9 +173,10 @@ def _figures(nb, folder: Path) -> list[Path]:
 def cmd_run(args) -> int:
     values = _parameters(args)
     claim = claims.get(args.claim)
-    notebook = REPO / claim.notebook
-    if not notebook.is_file():
-        raise UsageError(f"notebook {claim.notebook} not found: run from a clone of the repository")
+    try:
+        notebook = notebook_path(claim.notebook)
+    except NotebooksMissing as exc:
+        raise UsageError(str(exc)) from None
     out = args.out or Path("results") / f"{args.claim}-{args.scale}"
     try:
         with provenance._exclusive(out):
