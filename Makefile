@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: book test lint env lab lock refresh-outputs clean
+.PHONY: book test lint env lab lock refresh-outputs refresh-golden mutation clean
 
 # One BLAS thread per process unless the caller says otherwise: with OpenBLAS's default
 # threads, a loaded 2-core machine (or the test suite's own worker processes) spent up to
@@ -39,9 +39,12 @@ $(STAMP): requirements.txt tools/cffconvert.txt pyproject.toml
 	$(VENV)/cffconvert/bin/$(PIP) --require-hashes -r tools/cffconvert.txt
 	touch $@
 
-# JupyterLab on the notebooks, with the kernel of .venv (which has the package).
+# JupyterLab on the notebooks, with the kernel of .venv (which has the package); no news feed
+# and no update check (nothing is fetched from elsewhere). Jupyter refuses to run as root
+# unless told: containers often run as root.
+LAB_OPTIONS := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(LAB_OPTIONS) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Re-resolve the full locks (with the sha256 of every file) from requirements.in and
 # tools/cffconvert.in; pins already in a lock are kept unless the .in file asks otherwise.
@@ -52,9 +55,20 @@ lock: $(STAMP)
 	$(COMPILE) --output-file tools/cffconvert.txt tools/cffconvert.in
 	$(BIN)/python tools/sync_environment.py
 
-# Re-execute the notebooks and keep only the verdict outputs that nbval compares.
+# Re-execute the notebooks and keep only the verdict outputs that nbval compares; the golden
+# values of their claims (tests/golden/claims_ci.json) are rewritten from the same runs.
 refresh-outputs: $(STAMP)
 	$(BIN)/python tools/refresh_outputs.py
 
+# Rewrite every golden value from a fresh build of the book (then review the file's diff).
+refresh-golden: book
+	$(BIN)/python tools/refresh_golden.py --build _build/jupyter_execute
+
+# Mutation testing of the core numerics against the fast tests ([tool.mutmut] in
+# pyproject.toml; mutants/ holds the copy and the results). Long: not part of `make test`.
+mutation: $(STAMP)
+	$(BIN)/mutmut run
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf _build .pytest_cache .ruff_cache
+	rm -rf _build .pytest_cache .ruff_cache mutants
