@@ -16,6 +16,10 @@ suit the test:
   smoke`` (the sweep's seconds-long grid) for ``sweep``; ``-f notebooks/params/<nb>_paper.yaml``
   becomes a file with the registry's CI-scale parameters of that notebook and seed 0. (The
   book build and nbval already run every notebook at CI scale on seeds 0-4.)
+- ``pip install "matrix-sensing[notebooks] @ git+<repository URL>"`` and the commands of the
+  ``matrix-sensing`` program it installs run in tests/test_installed_package.py: a fresh
+  environment outside the clone, installed from the clone (``git+file://``) instead of the
+  repository's URL, which is checked here to be the configured one.
 - A remote scheduler (``--scheduler tcp://HOST:PORT``) becomes the address of a Dask
   ``LocalCluster`` this test starts on 127.0.0.1 (that command runs with the network
   namespace's loopback replaced by the machine's, where the cluster listens).
@@ -33,11 +37,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+from _documents import DOCUMENTS, blocks, documented_commands, install_commands
 from _offline import offline_prefix
 from _scratch import scratch_copy
 from conftest import BOOK_COMMAND
@@ -45,51 +49,12 @@ from conftest import BOOK_COMMAND
 from matrix_sensing import claims
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCUMENTS = ["README.md", "book/reproduce.md"]
-FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```",
-                   re.M | re.S)  # fmt: skip
 NOT_RUN_HERE = {("make", "test"), BOOK_COMMAND}
 TIMEOUT = 600
 
 
-@dataclass(frozen=True)
-class Command:
-    where: str  # "README.md:12"
-    text: str  # as written (continuations joined, comment dropped)
-    words: tuple[str, ...]
-
-
-def _blocks(path: Path, lang: str):
-    text = path.read_text(encoding="utf-8")
-    for match in FENCE.finditer(text):
-        if match["lang"] == lang:
-            line = text.count("\n", 0, match.start()) + 2
-            body = "\n".join(
-                row[len(match["indent"]) :] for row in match["body"].splitlines()
-            )  # fmt: skip
-            yield line, body
-
-
-def documented_commands() -> list[Command]:
-    found: dict[tuple[str, ...], Command] = {}
-    for name in DOCUMENTS:
-        for first_line, body in _blocks(ROOT / name, "bash"):
-            logical, start = "", None
-            for offset, row in enumerate(body.splitlines()):
-                start = first_line + offset if start is None else start
-                if row.rstrip().endswith("\\"):
-                    logical += row.rstrip()[:-1] + " "
-                    continue
-                logical += row
-                words = tuple(shlex.split(logical, comments=True))
-                if words and words not in found:
-                    text = shlex.join(words)
-                    found[words] = Command(f"{name}:{start}", text, words)
-                logical, start = "", None
-    return list(found.values())
-
-
 COMMANDS = documented_commands()
+INSTALL, INSTALLED = install_commands(COMMANDS)
 
 
 def test_the_documents_show_the_commands_this_test_knows():
@@ -201,8 +166,17 @@ def _run_server_until_it_answers(words: list[str], cwd: Path) -> str:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-@pytest.mark.parametrize("command", [c for c in COMMANDS if c.words not in NOT_RUN_HERE],
-                         ids=lambda c: c.where)  # fmt: skip
+def test_the_install_command_names_the_configured_repository():
+    (install,) = INSTALL
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    assert install.words == ("pip", "install", f"matrix-sensing[notebooks] @ git+{url}")
+    assert INSTALLED, "the README shows what the installed command does"
+
+
+RUN_HERE = [c for c in COMMANDS if c.words not in NOT_RUN_HERE and c not in INSTALL + INSTALLED]
+
+
+@pytest.mark.parametrize("command", RUN_HERE, ids=lambda c: c.where)
 def test_documented_command_runs(command, scratch, request, tmp_path):
     needs_cluster = "--scheduler" in command.words
     scheduler = request.getfixturevalue("dask_scheduler") if needs_cluster else None
@@ -242,7 +216,7 @@ def _executed_verdicts(words: list[str], cwd: Path) -> str:
 @pytest.mark.parametrize("document", DOCUMENTS)
 def test_python_blocks_run(document, scratch):
     """The Python snippets of the documents run too, as written."""
-    for line, body in _blocks(ROOT / document, "python"):
+    for line, body in blocks(ROOT / document, "python"):
         proc = subprocess.run([sys.executable, "-c", body], cwd=scratch, capture_output=True,
                               text=True, timeout=TIMEOUT)  # fmt: skip
         assert proc.returncode == 0, f"{document}:{line}\n{proc.stderr[-3000:]}"

@@ -28,6 +28,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from _capabilities import missing
+from _documents import documented_commands, install_commands
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -194,3 +195,14 @@ def test_a_notebook_copied_out_of_the_repository_runs_with_the_environments_kern
     verdict = nbformat.read(executed, as_version=4).cells[-1]
     printed = "".join(output.get("text", "") for output in verdict.outputs)
     assert printed.startswith("N10 PASS (5/5 seeds)"), printed
+
+
+@pytest.mark.parametrize("words", [c.words for c in install_commands(documented_commands())[1]],
+                         ids=" ".join)  # fmt: skip
+def test_the_readmes_installed_commands_run_as_written(installed, words):
+    """The README's commands of the installed program (after its `pip install` of the
+    repository: tests/test_documented_commands.py), run in the fresh environment."""
+    proc = installed.run(*words)
+    assert proc.returncode == 0, f"{' '.join(words)}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    if words[1] == "run":
+        assert " PASS " in proc.stdout, proc.stdout
