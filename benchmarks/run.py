@@ -80,8 +80,11 @@ TABLE = [
     Workload("large-batch8", 100, 100, 4000, 10, batch=8),
     Workload("large-float32", 100, 100, 4000, 10, dtype="float32"),
 ]
-SMOKE = [Workload("tiny", 6, 5, 40, 3), Workload("tiny-batch3", 6, 5, 40, 3, batch=3),
-         Workload("tiny-float32", 6, 5, 40, 3, dtype="float32")]  # fmt: skip
+SMOKE = [
+    Workload("tiny", 6, 5, 40, 3),
+    Workload("tiny-batch3", 6, 5, 40, 3, batch=3),
+    Workload("tiny-float32", 6, 5, 40, 3, dtype="float32"),
+]
 
 
 # --- problems and peers ----------------------------------------------------------------------
@@ -183,8 +186,10 @@ def peers(w: Workload, op, y, U0, V0, step):
     if w.batch:
 
         def separate(iters):
-            runs = [package_gd(op, y_run, U, V, step, iters, dtype=dtype)
-                    for U, V in zip(U0s, V0s, strict=True)]  # fmt: skip
+            runs = [
+                package_gd(op, y_run, U, V, step, iters, dtype=dtype)
+                for U, V in zip(U0s, V0s, strict=True)
+            ]
             return np.concatenate([u for u, _ in runs]), np.concatenate([v for _, v in runs])
 
         out["separate"] = separate
@@ -331,8 +336,12 @@ def peak_timer(dtype):
         f" {vec} {splat('0x3E10000000000000')})"
         for c in chains
     ]
-    lines += ["  %i1 = add i64 %i, 1", "  %more = icmp ult i64 %i1, %n",
-              "  br i1 %more, label %loop, label %exit", "exit:"]  # fmt: skip
+    lines += [
+        "  %i1 = add i64 %i, 1",
+        "  %more = icmp ult i64 %i1, %n",
+        "  br i1 %more, label %loop, label %exit",
+        "exit:",
+    ]
     # every chain feeds the result, or LLVM would delete it
     lines += [f"  %s{c} = fadd {vec} %{'b' if c == 1 else 's'}{c - 1}, %b{c}" for c in chains if c]
     lines += [f"  %e = extractelement {vec} %s{PEAK_CHAINS - 1}, i32 0", f"  ret {ty} %e", "}"]
@@ -448,8 +457,10 @@ def table(workloads, reps: int, iters: int, min_seconds: float, progress=print) 
 
 def format_row(row: dict) -> str:
     ratios = " ".join(f"{k}={v:.2f}" for k, v in row["ratio_to_pass"].items() if k != "pass")
-    return (f"{row['name']:>14}: pass {row['ms']['pass']:.3f} ms; ratio to pass: {ratios}; "
-            f"lower bound {row['bound']['ratio_bound']:.2f}")  # fmt: skip
+    return (
+        f"{row['name']:>14}: pass {row['ms']['pass']:.3f} ms; ratio to pass: {ratios}; "
+        f"lower bound {row['bound']['ratio_bound']:.2f}"
+    )
 
 
 # --- scaling ---------------------------------------------------------------------------------
@@ -475,16 +486,26 @@ def dense_series(reps: int, iters: int, smoke: bool) -> dict[str, list[dict]]:
         out[axis] = []
         for w in points:
             op, y, U0, V0, _ = problem(w)
-            samples = interleaved({
-                "pass": pass_timer(op.matrix, iters),
-                "read": read_timer(op.matrix, iters),
-                "package": per_iteration(
-                    lambda op=op, y=y, U0=U0, V0=V0: package_gd(op, y, U0, V0, 0.2, iters),
-                    (iters + 1) * w.runs),
-            }, reps)  # fmt: skip
+            samples = interleaved(
+                {
+                    "pass": pass_timer(op.matrix, iters),
+                    "read": read_timer(op.matrix, iters),
+                    "package": per_iteration(
+                        lambda op=op, y=y, U0=U0, V0=V0: package_gd(op, y, U0, V0, 0.2, iters),
+                        (iters + 1) * w.runs,
+                    ),
+                },
+                reps,
+            )
             ms = {name: 1e3 * statistics.median(v) for name, v in samples.items()}
-            out[axis].append({**asdict(w), "a_bytes": int(op.matrix.nbytes), "ms": ms,
-                              "ratio_to_pass": ms["package"] / ms["pass"]})  # fmt: skip
+            out[axis].append(
+                {
+                    **asdict(w),
+                    "a_bytes": int(op.matrix.nbytes),
+                    "ms": ms,
+                    "ratio_to_pass": ms["package"] / ms["pass"],
+                }
+            )
     return out
 
 
@@ -503,13 +524,29 @@ def factored_series(reps: int, iters: int, smoke: bool) -> list[dict]:
         L, R = rng.standard_normal((n, 2)) / np.sqrt(n), rng.standard_normal((n, 2)) / np.sqrt(n)
         y = op.measure(L, R)
         U0, V0 = 1e-3 * rng.standard_normal((n, k)), 1e-3 * rng.standard_normal((n, k))
-        samples = interleaved({"package": per_iteration(
-            lambda op=op, y=y, U0=U0, V0=V0: factorized_gd(op, y, U0, V0, 0.2, iters,
-                                                           record_every=iters),
-            iters + 1)}, reps)  # fmt: skip
-        out.append({"operator": kind, "n1": n, "n2": n, "m": m, "k": k,
-                    "work": m * k * 2 * n, "op_bytes": int(op.nbytes),
-                    "ms": 1e3 * statistics.median(samples["package"])})  # fmt: skip
+        samples = interleaved(
+            {
+                "package": per_iteration(
+                    lambda op=op, y=y, U0=U0, V0=V0: factorized_gd(
+                        op, y, U0, V0, 0.2, iters, record_every=iters
+                    ),
+                    iters + 1,
+                )
+            },
+            reps,
+        )
+        out.append(
+            {
+                "operator": kind,
+                "n1": n,
+                "n2": n,
+                "m": m,
+                "k": k,
+                "work": m * k * 2 * n,
+                "op_bytes": int(op.nbytes),
+                "ms": 1e3 * statistics.median(samples["package"]),
+            }
+        )
     for kind in ("RankOneSensing", "EntrySampling"):
         rows = [p for p in out if p["operator"] == kind]
         log_ms = np.log([p["ms"] for p in rows])
@@ -570,10 +607,12 @@ def memory_child(spec: dict) -> dict:
 
 
 def memory(smoke: bool, iters: int) -> list[dict]:
-    specs = [{"workload": asdict(LARGE)},
-             {"workload": asdict(TABLE[3])},
-             {"workload": asdict(TABLE[4]), "astype": True},
-             {"workload": asdict(TABLE[4])}]  # fmt: skip
+    specs = [
+        {"workload": asdict(LARGE)},
+        {"workload": asdict(TABLE[3])},
+        {"workload": asdict(TABLE[4]), "astype": True},
+        {"workload": asdict(TABLE[4])},
+    ]
     if smoke:
         specs = [{"workload": asdict(w)} for w in SMOKE[:2]]
     out = []
@@ -581,8 +620,10 @@ def memory(smoke: bool, iters: int) -> list[dict]:
         spec["iters"] = iters
         text = subprocess.run(
             [sys.executable, __file__, "--memory-child", json.dumps(spec)],
-            check=True, capture_output=True, text=True,
-        ).stdout  # fmt: skip
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         out.append(json.loads(text))
     return out
 
@@ -591,8 +632,14 @@ def memory(smoke: bool, iters: int) -> list[dict]:
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
-                if line.startswith("model name")), platform.processor())  # fmt: skip
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/cpuinfo").splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     blas = {}
     with contextlib.suppress(Exception):
         config = np.show_config(mode="dicts")
@@ -625,16 +672,25 @@ def targets(rows: list[dict], mem: list[dict]) -> list[dict]:
         if name in by_name:
             value = by_name[name]["ratio_to_pass"][column]
             bound = by_name[name]["bound"]["ratio_bound"]
-            out.append({"target": what, "value": value, "limit": limit, "met": value <= limit,
-                        "bound": bound, "reachable": bound <= limit})  # fmt: skip
+            out.append(
+                {
+                    "target": what,
+                    "value": value,
+                    "limit": limit,
+                    "met": value <= limit,
+                    "bound": bound,
+                    "reachable": bound <= limit,
+                }
+            )
     for row in mem:
         if row["workload"]["dtype"] != "float64" and not row["astype"]:
             continue  # documented: a float32 solve on a float64 operator keeps a float32 copy
         value = max(row["peak_over_a_traced"], row["peak_over_a_rss"])
         w = row["workload"]
         what = f"peak memory / A, {w['name']}" + (" (astype)" if row["astype"] else "")
-        out.append({"target": what, "value": value, "limit": MEMORY_TARGET,
-                    "met": value <= MEMORY_TARGET})  # fmt: skip
+        out.append(
+            {"target": what, "value": value, "limit": MEMORY_TARGET, "met": value <= MEMORY_TARGET}
+        )
     return out
 
 
@@ -666,23 +722,48 @@ def run(args, progress=print) -> dict:
                 else f"; machine's lower bound {t['bound']:.2f}"
                 + ("" if t["reachable"] else ", so the limit is out of reach here")
             )
-            progress(f"{'met' if t['met'] else 'NOT met'}: {t['target']}: "
-                     f"{t['value']:.2f} (limit {t['limit']}{bound})")  # fmt: skip
+            progress(
+                f"{'met' if t['met'] else 'NOT met'}: {t['target']}: "
+                f"{t['value']:.2f} (limit {t['limit']}{bound})"
+            )
     if args.compare_threads:
-        cmd = [sys.executable, __file__, "--table-only", "--json", "-",
-               "--reps", str(args.reps), "--iters", str(args.iters),
-               "--min-seconds", str(args.min_seconds)]  # fmt: skip
+        cmd = [
+            sys.executable,
+            __file__,
+            "--table-only",
+            "--json",
+            "-",
+            "--reps",
+            str(args.reps),
+            "--iters",
+            str(args.iters),
+            "--min-seconds",
+            str(args.min_seconds),
+        ]
         cmd += ["--smoke"] if args.smoke else ["--quick"] if args.quick else []
-        text = subprocess.run(cmd, check=True, capture_output=True, text=True,
-                              env=other_threads_env()).stdout  # fmt: skip
+        text = subprocess.run(
+            cmd, check=True, capture_output=True, text=True, env=other_threads_env()
+        ).stdout
         other = json.loads(text)
         data["other_threads"] = {"machine": other["machine"], "table": other["table"]}
     data["machine"]["load_average_after"] = list(os.getloadavg())
-    params = {"reps": args.reps, "iters": args.iters, "min_seconds": args.min_seconds,
-              "quick": args.quick, "smoke": args.smoke,
-              "rtol": RTOL, "rtol_float32": RTOL32}  # fmt: skip
-    data["provenance"] = provenance(kind="benchmark", name="solver-performance", params=params,
-                                    seeds=[SEED], started=started, finished=now())  # fmt: skip
+    params = {
+        "reps": args.reps,
+        "iters": args.iters,
+        "min_seconds": args.min_seconds,
+        "quick": args.quick,
+        "smoke": args.smoke,
+        "rtol": RTOL,
+        "rtol_float32": RTOL32,
+    }
+    data["provenance"] = provenance(
+        kind="benchmark",
+        name="solver-performance",
+        params=params,
+        seeds=[SEED],
+        started=started,
+        finished=now(),
+    )
     return data
 
 
@@ -705,8 +786,10 @@ def markdown_table(rows: list[dict], ratios_only: bool = False) -> str:
     head += [f"× over {p}" for p in present]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [r["name"] + (f" (per run of {r['batch']})" if r["batch"] else ""),
-                 f"{r['a_bytes'] / 1e6:.1f}"]  # fmt: skip
+        cells = [
+            r["name"] + (f" (per run of {r['batch']})" if r["batch"] else ""),
+            f"{r['a_bytes'] / 1e6:.1f}",
+        ]
         if not ratios_only:
             cells += [f"{r['ms']['pass']:.3f}", f"{r['ms']['package']:.3f}"]
         cells += [
@@ -759,8 +842,14 @@ def figures(data: dict) -> dict:
 
     labels = {"m": "measurements m", "n": "n1 = n2", "k": "width k", "B": "runs in the batch B"}
     # the float64 peak multiply-add rate measured by the same run (with the table)
-    peak = next((r["bound"]["gfma_per_s"] for r in data.get("table", [])
-                 if r["dtype"] == "float64" and "bound" in r), None)  # fmt: skip
+    peak = next(
+        (
+            r["bound"]["gfma_per_s"]
+            for r in data.get("table", [])
+            if r["dtype"] == "float64" and "bound" in r
+        ),
+        None,
+    )
     figs = {}
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), layout="constrained")
     for ax, (axis, label) in zip(axes.flat, labels.items(), strict=True):
@@ -785,8 +874,9 @@ def figures(data: dict) -> dict:
         slopes = f"log-log slope {rows[0]['loglog_slope']:.2f}"
         if kind == "EntrySampling":
             slopes += f"; {rows[0]['loglog_slope_mk']:.2f} against m·k"
-        ax.loglog([p["work"] for p in rows], [p["ms"] for p in rows], marker,
-                  label=f"{kind} ({slopes})")  # fmt: skip
+        ax.loglog(
+            [p["work"] for p in rows], [p["ms"] for p in rows], marker, label=f"{kind} ({slopes})"
+        )
     ax.set_xlabel("m · k · (n1 + n2)")
     ax.set_ylabel("ms per GD iteration")
     fig.legend(loc="outside lower center", fontsize=8)  # inside, it hid the rank-one line
@@ -796,20 +886,31 @@ def figures(data: dict) -> dict:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="CI size only (a few seconds); for the book page")  # fmt: skip
+    parser.add_argument(
+        "--quick", action="store_true", help="CI size only (a few seconds); for the book page"
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (for the tests)")
     parser.add_argument("--reps", type=int, default=None, help="repetitions (median; >= 5)")
     parser.add_argument("--iters", type=int, default=None, help="GD iterations per repetition")
-    parser.add_argument("--min-seconds", type=float, default=None,
-                        help="least duration of one timed sample (more iterations at small "
-                             "sizes; default 0.1 s, 0.02 s with --quick)")  # fmt: skip
-    parser.add_argument("--json", default=None,
-                        help="output file ('-': stdout); default results/<date>.json for a "
-                             "full run, none with --quick/--smoke")  # fmt: skip
-    parser.add_argument("--compare-threads", action=argparse.BooleanOptionalAction,
-                        help="also time the table under the other OPENBLAS_NUM_THREADS setting "
-                             "(default: on for a full run)")  # fmt: skip
+    parser.add_argument(
+        "--min-seconds",
+        type=float,
+        default=None,
+        help="least duration of one timed sample (more iterations at small "
+        "sizes; default 0.1 s, 0.02 s with --quick)",
+    )
+    parser.add_argument(
+        "--json",
+        default=None,
+        help="output file ('-': stdout); default results/<date>.json for a "
+        "full run, none with --quick/--smoke",
+    )
+    parser.add_argument(
+        "--compare-threads",
+        action=argparse.BooleanOptionalAction,
+        help="also time the table under the other OPENBLAS_NUM_THREADS setting "
+        "(default: on for a full run)",
+    )
     parser.add_argument("--table-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = ["README.md", "book/reproduce.md"]
-FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```",
-                   re.M | re.S)  # fmt: skip
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```", re.M | re.S
+)
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,7 @@ def blocks(path: Path, lang: str):
     for match in FENCE.finditer(text):
         if match["lang"] == lang:
             line = text.count("\n", 0, match.start()) + 2
-            body = "\n".join(
-                row[len(match["indent"]) :] for row in match["body"].splitlines()
-            )  # fmt: skip
+            body = "\n".join(row[len(match["indent"]) :] for row in match["body"].splitlines())
             yield line, body
 
 
@@ -50,8 +49,6 @@ def documented_commands() -> list[Command]:
                     found[words] = Command(f"{name}:{start}", text, words)
                 logical, start = "", None
     return list(found.values())
-
-
 
 
 def install_commands(commands: list[Command]) -> tuple[list[Command], list[Command]]:

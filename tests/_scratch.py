@@ -21,8 +21,11 @@ def scratch_copy(dest: Path) -> Path:
         raise RuntimeError(".venv is older than the pins or pyproject.toml: run `make env`")
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True, timeout=60,
-    ).stdout  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
     for name in filter(None, listed.decode().split("\0")):
         source = ROOT / name
         if source.is_file():  # a tracked file deleted in the working tree is not copied

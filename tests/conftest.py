@@ -38,9 +38,13 @@ def built_book(tmp_path_factory) -> BuiltBook:
     book = scratch_copy(tmp_path_factory.mktemp("book"))
     prefix, _ = offline_prefix()
     proc = subprocess.run(
-        [*(prefix or ()), *BOOK_COMMAND], cwd=book, capture_output=True, text=True,
-        timeout=1800, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
-    )  # fmt: skip
+        [*(prefix or ()), *BOOK_COMMAND],
+        cwd=book,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+    )
     log = proc.stdout + proc.stderr
     (book / "_build").mkdir(exist_ok=True)
     (book / "_build" / "test-book-build.log").write_text(log)

@@ -29,10 +29,19 @@ NOTEBOOK = ROOT / "notebooks" / "m3_m4_alpha_scaling.ipynb"
 
 # A tiny problem that escapes within a few dozen iterations (for bookkeeping tests only).
 TINY = {
-    "n1": 8, "n2": 6, "r": 1, "kappa": 1.0, "m": 60, "k": 8, "step": 0.25,
-    "alphas_error": [1e-2, 1e-3, 1e-4], "iters_error": 40,
-    "alphas_escape": [1e-2, 1e-3, 1e-4], "escape_level": 0.1, "max_iters_escape": 300,
-}  # fmt: skip
+    "n1": 8,
+    "n2": 6,
+    "r": 1,
+    "kappa": 1.0,
+    "m": 60,
+    "k": 8,
+    "step": 0.25,
+    "alphas_error": [1e-2, 1e-3, 1e-4],
+    "iters_error": 40,
+    "alphas_escape": [1e-2, 1e-3, 1e-4],
+    "escape_level": 0.1,
+    "max_iters_escape": 300,
+}
 
 
 @pytest.fixture(scope="module")
@@ -221,9 +230,15 @@ def test_same_data_and_init_as_m1():
     # At α = alpha_small the error run is the small-init run of M1 on the same seed.
     common = {key: TINY[key] for key in ("n1", "n2", "r", "kappa", "m", "k")}
     m1 = small_vs_large_init(
-        **common, alpha_small=1e-3, alpha_large=1.0, step_small=0.25, step_large=0.1,
-        iters_small=30, iters_large=1, seed=5,
-    )  # fmt: skip
+        **common,
+        alpha_small=1e-3,
+        alpha_large=1.0,
+        step_small=0.25,
+        step_large=0.1,
+        iters_small=30,
+        iters_large=1,
+        seed=5,
+    )
     ours = alpha_scaling(**{**TINY, "iters_error": 30}, seed=5, record_every=1)
     # Here the run is one of a batch, in M1 a single run: the compiled kernels sum in
     # different orders, so the two agree to roundoff (the batch contract, 1e-12), not
@@ -239,10 +254,16 @@ def test_same_data_and_init_as_m1():
 @pytest.mark.parametrize(
     ("override", "error", "message"),
     [
-        ({"alphas_error": [1e-3, 1.0, 1e-5]}, ValueError,
-         "alphas_error must contain at least 3 distinct numbers in (0, 1), got [0.001, 1.0, "),
-        ({"alphas_escape": [1e-2, 1e-4]}, ValueError,
-         "alphas_escape must contain at least 3 distinct numbers in (0, 1), got [0.01, 0.0001]"),
+        (
+            {"alphas_error": [1e-3, 1.0, 1e-5]},
+            ValueError,
+            "alphas_error must contain at least 3 distinct numbers in (0, 1), got [0.001, 1.0, ",
+        ),
+        (
+            {"alphas_escape": [1e-2, 1e-4]},
+            ValueError,
+            "alphas_escape must contain at least 3 distinct numbers in (0, 1), got [0.01, 0.0001]",
+        ),
         ({"alphas_escape": [1e-2, 1e-2, 1e-4]}, ValueError, "alphas_escape must contain at least"),
         ({"alphas_error": 1e-3}, TypeError, "alphas_error must be a list of numbers in (0, 1)"),
         ({"alphas_error": [1e-3, "a", 1e-5]}, TypeError, "alphas_error[] must be a real number"),
@@ -252,7 +273,7 @@ def test_same_data_and_init_as_m1():
         ({"max_iters_escape": 2.5}, TypeError, "max_iters_escape must be an integer"),
         ({"k": 0}, ValueError, "k must be an integer >= 1, got 0"),
     ],
-)  # fmt: skip
+)
 def test_parameter_validation(override, error, message):
     with pytest.raises(error) as info:
         alpha_scaling(**{**TINY, **override}, seed=0)

@@ -89,9 +89,8 @@ def test_api_entries_show_the_signature(built_book):
     reference = _require_reference(built_book)
     page = (reference / "package.html").read_text(encoding="utf-8")
     functions = [
-        name for name in matrix_sensing.__all__
-        if inspect.isfunction(getattr(matrix_sensing, name))
-    ]  # fmt: skip
+        name for name in matrix_sensing.__all__ if inspect.isfunction(getattr(matrix_sensing, name))
+    ]
     assert functions
     for name in functions:
         entry = re.search(rf'<dt[^>]*\bid="matrix_sensing\.{name}".*?</dt>', page, re.S)

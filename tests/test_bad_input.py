@@ -199,14 +199,23 @@ class Arr:
             wrong_ndim,
             st.tuples(
                 st.integers(0, 10**6),
-                st.sampled_from([math.inf, -math.inf] if self.missing else [math.nan, math.inf,
-                                                                            -math.inf]),
+                st.sampled_from(
+                    [math.inf, -math.inf] if self.missing else [math.nan, math.inf, -math.inf]
+                ),
             ).map(poke),
             st.sampled_from(
-                [None, "abc", base.astype(complex) + 1j, base.astype(bool), base.astype(str),
-                 _with_none(base), [[1.0], [1.0, 2.0]], {"a": 1}]
+                [
+                    None,
+                    "abc",
+                    base.astype(complex) + 1j,
+                    base.astype(bool),
+                    base.astype(str),
+                    _with_none(base),
+                    [[1.0], [1.0, 2.0]],
+                    {"a": 1},
+                ]
             ),
-        ]  # fmt: skip
+        ]
         fixed = [i for i, f in enumerate(self.axes) if f]
         if fixed:
             options.append(
@@ -385,10 +394,21 @@ def tiny():
     result = factorized_gd(op, op(X), U0, V0, 0.2, 30, truth=X)
     history = result.history
     return {
-        "op": op, "X": X, "y": op(X), "U0": U0, "V0": V0, "sop": sop, "Xs": Xs, "ys": sop(Xs),
-        "Us": Us, "qop": qop, "qy": qop(Xs), "history": history, "result": result,
+        "op": op,
+        "X": X,
+        "y": op(X),
+        "U0": U0,
+        "V0": V0,
+        "sop": sop,
+        "Xs": Xs,
+        "ys": sop(Xs),
+        "Us": Us,
+        "qop": qop,
+        "qy": qop(Xs),
+        "history": history,
+        "result": result,
         "M": np.array([[2.0, 0.0], [0.0, 1.0], [0.5, 0.5]]),
-    }  # fmt: skip
+    }
 
 
 def T(**names):
@@ -409,9 +429,17 @@ A1, A2, A2c, A2r, A22 = (
     Arr((True, True)),
 )
 SOLVER = dict(
-    op=OBJ, y=A1, U0=A2c, V0=A22, step=POS, iters=COUNT, truth=A22, record_every=Int(1),
-    metrics=METRICS, divergence_factor=Real(1.0),
-)  # fmt: skip
+    op=OBJ,
+    y=A1,
+    U0=A2c,
+    V0=A22,
+    step=POS,
+    iters=COUNT,
+    truth=A22,
+    record_every=Int(1),
+    metrics=METRICS,
+    divergence_factor=Real(1.0),
+)
 SOLVER_SKIP = {"progress": FLAG}
 
 
@@ -1186,8 +1214,9 @@ def test_every_public_callable_has_bad_input_cases():
 def _rows():
     for qualname, case in TABLE.items():
         for param in case.kinds:
-            yield pytest.param(qualname, param, id=f"{qualname.removeprefix('matrix_sensing.')}"
-                               f"[{param}]")  # fmt: skip
+            yield pytest.param(
+                qualname, param, id=f"{qualname.removeprefix('matrix_sensing.')}[{param}]"
+            )
 
 
 @functools.cache

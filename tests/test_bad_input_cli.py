@@ -118,9 +118,11 @@ def _text(value) -> str:
 def test_every_claim_parameter_has_a_type_and_a_range():
     """No parameter is left at "any": a mistyped value is refused before a notebook runs."""
     loose = [
-        f"{cid}:{p.name}" for cid in NOTEBOOK_CLAIMS for p in claim_parameters(cid)
+        f"{cid}:{p.name}"
+        for cid in NOTEBOOK_CLAIMS
+        for p in claim_parameters(cid)
         if p.low is None and p.high is None
-    ]  # fmt: skip
+    ]
     assert not loose, f"claim parameters without an allowed range: {loose}"
 
 

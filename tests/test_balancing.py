@@ -22,9 +22,18 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "m8_balancing.ipynb"
 # A tiny instance of the experiment, for bookkeeping (not for the claim itself).
 TINY = {
-    "n1": 8, "n2": 6, "r": 1, "kappa": 1.0, "m": 40, "k": 8, "alpha": 1e-3,
-    "step": 0.25, "iters": 60, "step_factors": [2.0, 0.5], "unbalance": 10.0,
-}  # fmt: skip
+    "n1": 8,
+    "n2": 6,
+    "r": 1,
+    "kappa": 1.0,
+    "m": 40,
+    "k": 8,
+    "alpha": 1e-3,
+    "step": 0.25,
+    "iters": 60,
+    "step_factors": [2.0, 0.5],
+    "unbalance": 10.0,
+}
 
 
 @pytest.fixture

@@ -135,8 +135,11 @@ def test_scoreboard_has_a_computed_row_per_claim(built_book):
             # A description with links to the three figures, never a verdict or a number.
             assert "qualitative" in words and "PASS" not in words and "FAIL" not in words, row
             links = re.findall(r'href="([^"]+)"', raw)
-            for target in ("m5_m7.html#fig-m5-m7-phases", "m3_m4.html#fig-m3",
-                           "m10.html#fig-m10-error"):  # fmt: skip
+            for target in (
+                "m5_m7.html#fig-m5-m7-phases",
+                "m3_m4.html#fig-m3",
+                "m10.html#fig-m10-error",
+            ):
                 assert any(link.endswith(target) for link in links), (target, links)
         elif claim_id in recorded:
             expected = "PASS" if recorded[claim_id]["passed"] else "FAIL"
@@ -168,8 +171,10 @@ def test_a_failing_notebook_fails_the_build(tmp_path):
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     proc = subprocess.run(
         [str(jupyter_book), "build", str(tmp_path), "-W", "-n", "--keep-going"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert config["execute"]["execute_notebooks"] == "cache"
     assert proc.returncode != 0
     assert "claim X failed" in proc.stdout + proc.stderr or "Executing notebook failed" in (

@@ -28,10 +28,23 @@ def _run_probe(tmp_path, **env_overrides) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in (STRICT_VARIABLE, "CI")}
     env.update(CHROMIUM=str(tmp_path / "no-chromium-here"), **env_overrides)
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-rs", "-p", "no:cacheprovider", "-c",
-         str(tmp_path / "pytest.ini"), str(tmp_path / "test_probe.py")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            str(tmp_path / "pytest.ini"),
+            str(tmp_path / "test_probe.py"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 @pytest.mark.parametrize("ci", [None, "true"])

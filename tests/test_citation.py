@@ -82,8 +82,12 @@ def test_the_validator_rejects_a_broken_citation_file(tmp_path):
     broken.write_text(
         (ROOT / "CITATION.cff").read_text(encoding="utf-8").replace("license: MIT", "license: 7")
     )
-    proc = subprocess.run([str(CFFCONVERT), "--validate", "-i", str(broken)],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [str(CFFCONVERT), "--validate", "-i", str(broken)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0
 
 

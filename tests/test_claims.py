@@ -211,6 +211,9 @@ def test_record_is_json_with_every_verdict():
     (verdict,) = record["verdicts"]
     assert verdict["id"] == "M1" and verdict["passed"] is False
     assert verdict["checks"][0] == {
-        "quantity": "test_error", "relation": "<=", "threshold": 1e-3,
-        "worst": 2e-3, "margin": 0.5,
-    }  # fmt: skip
+        "quantity": "test_error",
+        "relation": "<=",
+        "threshold": 1e-3,
+        "worst": 2e-3,
+        "margin": 0.5,
+    }

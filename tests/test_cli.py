@@ -15,9 +15,11 @@ from matrix_sensing.cli import main
 
 def cli(*args):
     proc = subprocess.run(
-        [sys.executable, "-m", "matrix_sensing", *args], capture_output=True, text=True,
+        [sys.executable, "-m", "matrix_sensing", *args],
+        capture_output=True,
+        text=True,
         timeout=600,
-    )  # fmt: skip
+    )
     return proc.returncode, proc.stdout, proc.stderr
 
 

@@ -61,8 +61,16 @@ def test_on_colab_the_cell_installs_the_configured_repository_with_the_notebooks
     ((args, kwargs),) = _pip_calls(monkeypatch, source)
     url = colab_cell.repository_url()
     assert url.startswith("https://github.com/")
-    assert args == ([sys.executable, "-m", "pip", "install", "--quiet",
-                     f"matrix-sensing[notebooks] @ git+{url}"],)  # fmt: skip
+    assert args == (
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            f"matrix-sensing[notebooks] @ git+{url}",
+        ],
+    )
     assert kwargs == {"check": True}
 
 

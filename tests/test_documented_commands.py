@@ -62,8 +62,14 @@ def test_the_documents_show_the_commands_this_test_knows():
     command the rules handle is found."""
     assert [c.words for c in COMMANDS[:2]] == [("make", "book"), ("make", "test")]
     texts = [c.text for c in COMMANDS]
-    for expected in ("make lab", "matrix_sensing run M1", "papermill", "--scheduler tcp://",
-                     "sweep phase-transition", "pytest notebooks/"):  # fmt: skip
+    for expected in (
+        "make lab",
+        "matrix_sensing run M1",
+        "papermill",
+        "--scheduler tcp://",
+        "sweep phase-transition",
+        "pytest notebooks/",
+    ):
         assert any(expected in t for t in texts), expected
 
 
@@ -89,8 +95,9 @@ def scratch(tmp_path_factory):
 def dask_scheduler():
     from dask.distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                      dashboard_address=None, processes=True) as cluster:  # fmt: skip
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True
+    ) as cluster:
         yield cluster.scheduler_address
 
 
@@ -128,8 +135,15 @@ def _swap(words: tuple[str, ...], folder: Path, scheduler: str | None) -> tuple[
 def _run_server_until_it_answers(words: list[str], cwd: Path) -> str:
     """``make lab``: start it, wait for the URL it prints, fetch it, stop it."""
     env = {**os.environ, "BROWSER": "true"}
-    proc = subprocess.Popen(words, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=env, start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        words,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     output, deadline = [], time.monotonic() + 120
     try:
         for line in proc.stdout:
@@ -181,8 +195,10 @@ def test_documented_command_runs(command, scratch, request, tmp_path):
     needs_cluster = "--scheduler" in command.words
     scheduler = request.getfixturevalue("dask_scheduler") if needs_cluster else None
     words, rule = _swap(command.words, tmp_path, scheduler)
-    print(f"{command.where}: {command.text}" + (f"\n  run as: {shlex.join(words)} ({rule})"
-                                                if rule else ""))  # fmt: skip
+    print(
+        f"{command.where}: {command.text}"
+        + (f"\n  run as: {shlex.join(words)} ({rule})" if rule else "")
+    )
     if tuple(words) == ("make", "lab"):
         _run_server_until_it_answers(words, scratch)
         return
@@ -191,9 +207,13 @@ def test_documented_command_runs(command, scratch, request, tmp_path):
         prefix = ()
     started = time.perf_counter()
     proc = subprocess.run(
-        [*prefix, "bash", "-c", shlex.join(words)], cwd=scratch, capture_output=True,
-        text=True, timeout=TIMEOUT, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
-    )  # fmt: skip
+        [*prefix, "bash", "-c", shlex.join(words)],
+        cwd=scratch,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+    )
     print(f"  exit {proc.returncode} in {time.perf_counter() - started:.1f} s")
     assert proc.returncode == 0, (
         f"{command.where}: `{command.text}` exited {proc.returncode}\n"
@@ -217,6 +237,11 @@ def _executed_verdicts(words: list[str], cwd: Path) -> str:
 def test_python_blocks_run(document, scratch):
     """The Python snippets of the documents run too, as written."""
     for line, body in blocks(ROOT / document, "python"):
-        proc = subprocess.run([sys.executable, "-c", body], cwd=scratch, capture_output=True,
-                              text=True, timeout=TIMEOUT)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-c", body],
+            cwd=scratch,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
         assert proc.returncode == 0, f"{document}:{line}\n{proc.stderr[-3000:]}"

@@ -68,8 +68,12 @@ def test_every_install_of_the_locks_requires_hashes():
     """The Makefile (both README commands go through it), .ci/run and the workflows install
     the locks only with --require-hashes."""
     texts = {"Makefile": (ROOT / "Makefile").read_text(), ".ci/run": (ROOT / ".ci/run").read_text()}
-    texts.update({str(p.relative_to(ROOT)): p.read_text()
-                  for p in (ROOT / ".github" / "workflows").glob("*.y*ml")})  # fmt: skip
+    texts.update(
+        {
+            str(p.relative_to(ROOT)): p.read_text()
+            for p in (ROOT / ".github" / "workflows").glob("*.y*ml")
+        }
+    )
     installs = 0
     for name, text in texts.items():
         for line in text.replace("\\\n", " ").splitlines():

@@ -66,8 +66,10 @@ def test_matches_reference_loop(target):
     result = scaled_gd_factorization(target, U, V, 0.5, 25)
     for _ in range(25):
         E = U @ V.T - target
-        U, V = (U - 0.5 * E @ V @ np.linalg.inv(V.T @ V),
-                V - 0.5 * E.T @ U @ np.linalg.inv(U.T @ U))  # fmt: skip
+        U, V = (
+            U - 0.5 * E @ V @ np.linalg.inv(V.T @ V),
+            V - 0.5 * E.T @ U @ np.linalg.inv(U.T @ U),
+        )
     assert rel_diff(result.U @ result.V.T, U @ V.T) < 1e-12
 
 
@@ -113,8 +115,7 @@ def test_symmetric_nystrom_start_stays_symmetric_and_converges_quadratically():
     M = psd_target(12, 3, 10.0, seed=0)
     U0, V0 = nystrom_init(M, 3, seed=1, symmetric=True)
     assert np.array_equal(U0, V0)
-    result = scaled_gd_factorization(M, U0, V0, 0.5, 40, stop_below=1e-14,
-                                     divergence_factor=1e300)  # fmt: skip
+    result = scaled_gd_factorization(M, U0, V0, 0.5, 40, stop_below=1e-14, divergence_factor=1e300)
     assert np.max(np.abs(result.U - result.V)) <= 1e-10 * np.max(np.abs(result.U))
     errors = result.history["test_error"]
     assert errors[-1] <= 1e-14
@@ -130,17 +131,29 @@ def test_symmetric_nystrom_start_stays_symmetric_and_converges_quadratically():
         (lambda M: nystrom_init(np.zeros((4, 3)), 2, seed=0), ValueError, "M must be a non-zero"),
         (lambda M: nystrom_init(M, 0, seed=0), ValueError, "k must be an integer >= 1"),
         (lambda M: nystrom_init(M, 2, seed=-1), ValueError, "seed must be an integer >= 0"),
-        (lambda M: nystrom_init(M, 2, seed=0, symmetric=True), ValueError,
-         "M must be exactly symmetric"),
-        (lambda M: scaled_gd_factorization(M, np.ones((8, 2)), np.ones((6, 2)), 0.0, 3),
-         ValueError, "step must be > 0"),
-        (lambda M: scaled_gd_factorization(M, np.ones((7, 2)), np.ones((6, 2)), 0.5, 3),
-         ValueError, r"U0 must have shape \(8, '\*'\)"),
-        (lambda M: scaled_gd_factorization(M, np.ones((8, 2)), np.ones((6, 2)), 0.5, 3),
-         ValueError, "singular at iteration 0"),
+        (
+            lambda M: nystrom_init(M, 2, seed=0, symmetric=True),
+            ValueError,
+            "M must be exactly symmetric",
+        ),
+        (
+            lambda M: scaled_gd_factorization(M, np.ones((8, 2)), np.ones((6, 2)), 0.0, 3),
+            ValueError,
+            "step must be > 0",
+        ),
+        (
+            lambda M: scaled_gd_factorization(M, np.ones((7, 2)), np.ones((6, 2)), 0.5, 3),
+            ValueError,
+            r"U0 must have shape \(8, '\*'\)",
+        ),
+        (
+            lambda M: scaled_gd_factorization(M, np.ones((8, 2)), np.ones((6, 2)), 0.5, 3),
+            ValueError,
+            "singular at iteration 0",
+        ),
         (lambda M: IdentitySensing((3,)), ValueError, "shape must be a pair"),
     ],
-)  # fmt: skip
+)
 def test_rejects_bad_input(target, call, error, message):
     with pytest.raises(error, match=message):
         call(target)
@@ -153,9 +166,17 @@ def test_divergence_raises_with_iteration_and_hint(target):
 
 
 SMALL = {
-    "n": 12, "r": 2, "kappa": 5.0, "k": 2, "alpha": 1e-2, "alpha_small": 1e-6, "step": 0.5,
-    "iters": 60, "level_start": 1e-1, "level_end": 1e-11,
-}  # fmt: skip
+    "n": 12,
+    "r": 2,
+    "kappa": 5.0,
+    "k": 2,
+    "alpha": 1e-2,
+    "alpha_small": 1e-6,
+    "step": 0.5,
+    "iters": 60,
+    "level_start": 1e-1,
+    "level_end": 1e-11,
+}
 
 
 def test_experiment_steps_and_determinism():

@@ -284,8 +284,12 @@ def test_compiled_runs_match_the_python_loop(problem, runs, record_every, dtype,
         U0, V0 = stacked_init(*op.shape, k, [1e-3, 1e-2, 1e-4], seed=4)
         steps = [0.25, 0.2, 0.25]
     seen = []
-    kwargs = dict(truth=truth, record_every=record_every, dtype=dtype,
-                  metrics={"U": lambda U, V: seen.append(U) or float(np.sum(U))})  # fmt: skip
+    kwargs = dict(
+        truth=truth,
+        record_every=record_every,
+        dtype=dtype,
+        metrics={"U": lambda U, V: seen.append(U) or float(np.sum(U))},
+    )
     compiled = ms.factorized_gd(op, y, U0, V0, steps, 200, **kwargs)
     plain = ms.factorized_gd(python_loop(op), y, U0, V0, steps, 200, **kwargs)
     if runs is None:
@@ -294,8 +298,7 @@ def test_compiled_runs_match_the_python_loop(problem, runs, record_every, dtype,
     for b, (fast, slow) in enumerate(zip(compiled, plain, strict=True)):
         # The metric kept references: each is its own iterate, not the running state.
         np.testing.assert_array_equal(seen[b], (U0 if runs is None else U0[b]).astype(dtype))
-        assert rel_diff(seen[len(compiled) * (len(fast.history["iteration"]) - 1) + b],
-                        fast.U) == 0  # fmt: skip
+        assert rel_diff(seen[len(compiled) * (len(fast.history["iteration"]) - 1) + b], fast.U) == 0
         assert fast.U.dtype == slow.U.dtype == dtype
         assert_same_run(fast, slow, tol)
     assert compiled[0].history["test_error"][-1] < 0.01  # over the escape, not near the start
@@ -317,8 +320,10 @@ def test_compiled_run_does_not_depend_on_where_it_stops(problem):
     steps; the chunks do not change a single bit of the run."""
     op, y, _, k = problem
     U0, V0 = ms.small_random_init(*op.shape, k, 1e-3, seed=4)
-    runs = [ms.factorized_gd(op, y, U0, V0, 0.25, 250, record_every=every, progress=bar)
-            for every, bar in ((1, False), (13, False), (250, False), (250, True))]  # fmt: skip
+    runs = [
+        ms.factorized_gd(op, y, U0, V0, 0.25, 250, record_every=every, progress=bar)
+        for every, bar in ((1, False), (13, False), (250, False), (250, True))
+    ]
     for run in runs[1:]:
         np.testing.assert_array_equal(run.U, runs[0].U)
         np.testing.assert_array_equal(run.V, runs[0].V)

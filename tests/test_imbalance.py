@@ -29,11 +29,25 @@ NOTEBOOK = ROOT / "notebooks" / "n2_n4_imbalance.ipynb"
 
 # A tiny problem whose every phase fits in a few hundred cheap iterations (bookkeeping only).
 TINY = {
-    "n1": 12, "n2": 12, "r": 1, "kappa": 1.0, "m": 200, "k": 3, "step": 0.25,
-    "alphas": [0.2, 0.3], "ratio": 3.0, "alpha_equal": 0.3, "window": [0.5, 1.0],
-    "final_window": [1.0, 2.0], "signal_level": 1e-2, "levels": [1e-6, 1e-9], "exact_iters": 150,
-    "rebalance_below": 1e-4, "rebalance_floor": 0.5, "rebalance_iters": 150,
-}  # fmt: skip
+    "n1": 12,
+    "n2": 12,
+    "r": 1,
+    "kappa": 1.0,
+    "m": 200,
+    "k": 3,
+    "step": 0.25,
+    "alphas": [0.2, 0.3],
+    "ratio": 3.0,
+    "alpha_equal": 0.3,
+    "window": [0.5, 1.0],
+    "final_window": [1.0, 2.0],
+    "signal_level": 1e-2,
+    "levels": [1e-6, 1e-9],
+    "exact_iters": 150,
+    "rebalance_below": 1e-4,
+    "rebalance_floor": 0.5,
+    "rebalance_iters": 150,
+}
 
 
 def factors(n1, n2, k, seed=0, spectrum=None):
@@ -145,21 +159,41 @@ def test_rebalance_is_deterministic_and_does_not_modify_inputs():
 @pytest.mark.parametrize(
     ("args", "kwargs", "error", "message"),
     [
-        ((np.ones((4, 2)), np.ones((3, 3))), {}, ValueError,
-         "V must have shape ('*', 2), got (3, 3)"),
+        (
+            (np.ones((4, 2)), np.ones((3, 3))),
+            {},
+            ValueError,
+            "V must have shape ('*', 2), got (3, 3)",
+        ),
         ((np.ones(4), np.ones((3, 1))), {}, ValueError, "U must have 2 dimensions, got shape (4,)"),
-        ((np.full((4, 2), np.nan), np.ones((3, 2))), {}, ValueError,
-         "U must contain only finite values"),
-        ((np.ones((4, 2)), np.ones((3, 2))), {"floor": 1.5}, ValueError,
-         "floor must be <= 1, got 1.5"),
-        ((np.ones((4, 2)), np.ones((3, 2))), {"floor": -0.1}, ValueError,
-         "floor must be >= 0, got -0.1"),
-        ((np.ones((4, 2)), np.ones((3, 2))), {"floor": "half"}, TypeError,
-         "floor must be a real number"),
+        (
+            (np.full((4, 2), np.nan), np.ones((3, 2))),
+            {},
+            ValueError,
+            "U must contain only finite values",
+        ),
+        (
+            (np.ones((4, 2)), np.ones((3, 2))),
+            {"floor": 1.5},
+            ValueError,
+            "floor must be <= 1, got 1.5",
+        ),
+        (
+            (np.ones((4, 2)), np.ones((3, 2))),
+            {"floor": -0.1},
+            ValueError,
+            "floor must be >= 0, got -0.1",
+        ),
+        (
+            (np.ones((4, 2)), np.ones((3, 2))),
+            {"floor": "half"},
+            TypeError,
+            "floor must be a real number",
+        ),
         ((np.zeros((4, 2)), np.ones((3, 2))), {}, ValueError, "U V^T must be non-zero"),
         ((np.ones((4, 0)), np.ones((3, 0))), {}, ValueError, "U must have shape (n1, k)"),
     ],
-)  # fmt: skip
+)
 def test_rebalance_validation(args, kwargs, error, message):
     with pytest.raises(error) as info:
         rebalance(*args, **kwargs)
@@ -236,9 +270,17 @@ def test_continued_run_equals_one_long_run_and_captures_the_first_crossing():
     U0, V0 = ms.initialization.unequal_scale_init(12, 12, 3, 0.2, 3.0, seed=2)
     # 30 iterations are not enough to reach 1e-4: the run continues in chunks.
     result, t_s, (t_switch, U_s, V_s) = _plain_run(
-        op, y, U0, V0, 0.25, span=30, signal_level=1e-1, below=1e-4, record_every=5,
+        op,
+        y,
+        U0,
+        V0,
+        0.25,
+        span=30,
+        signal_level=1e-1,
+        below=1e-4,
+        record_every=5,
         progress=False,
-    )  # fmt: skip
+    )
     reference = ms.factorized_gd(op, y, U0, V0, 0.25, result.iters, record_every=5)
     assert result.iters >= t_s + 30 and result.iters > 30
     assert t_s == ms.metrics.first_crossing(
@@ -271,9 +313,15 @@ def test_tiny_run_records_every_rate(tiny_run):
         assert after["iteration"][0] == t_switch
         assert after["train_loss"][0] < TINY["rebalance_below"]
     assert set(tiny_run.results) == {
-        "unequal_0.2", "exact_0.2", "rebalanced_0.2", "unequal_0.3", "exact_0.3",
-        "rebalanced_0.3", "final_unequal", "final_equal",
-    }  # fmt: skip
+        "unequal_0.2",
+        "exact_0.2",
+        "rebalanced_0.2",
+        "unequal_0.3",
+        "exact_0.3",
+        "rebalanced_0.3",
+        "final_unequal",
+        "final_equal",
+    }
     assert tiny_run.results["exact_0.2"].U.shape == (12, 1)
     assert "test_error" in tiny_run.results["final_equal"].history
 
@@ -281,8 +329,9 @@ def test_tiny_run_records_every_rate(tiny_run):
 def test_tiny_run_is_deterministic(tiny_run):
     again = imbalance_rates(**TINY, seed=2)
     for name, result in tiny_run.results.items():
-        np.testing.assert_array_equal(result.history["train_loss"],
-                                      again.results[name].history["train_loss"])  # fmt: skip
+        np.testing.assert_array_equal(
+            result.history["train_loss"], again.results[name].history["train_loss"]
+        )
     assert again.data["rate_rebalanced"] == tiny_run.data["rate_rebalanced"]
 
 
@@ -298,10 +347,18 @@ def test_claims_measure_the_tiny_run(tiny_run):
 
 
 def test_a_missing_rate_fails_the_claim():
-    run = Run("imbalance_rates", {}, 0, np.eye(2), data={
-        "alphas": [0.1, 0.2], "rate_unequal": [0.01, 0.04], "rate_exact": [0.1, math.nan],
-        "rate_rebalanced": [math.nan, 0.5],
-    })  # fmt: skip
+    run = Run(
+        "imbalance_rates",
+        {},
+        0,
+        np.eye(2),
+        data={
+            "alphas": [0.1, 0.2],
+            "rate_unequal": [0.01, 0.04],
+            "rate_exact": [0.1, math.nan],
+            "rate_rebalanced": [math.nan, 0.5],
+        },
+    )
     assert math.isnan(measure_n2(run)["exact_rate_spread"])
     assert math.isnan(measure_n4(run)["rebalance_speedup"])
     result = claims.ClaimResult(claims.get("N4"), 0, measure_n4(run))
@@ -333,7 +390,7 @@ def test_divergence_raises_with_the_iteration_and_a_hint():
         ({"exact_iters": 0}, ValueError, "exact_iters must be an integer >= 1, got 0"),
         ({"ratio": -3.0}, ValueError, "ratio must be > 0"),
     ],
-)  # fmt: skip
+)
 def test_experiment_validation(override, error, message):
     with pytest.raises(error) as info:
         imbalance_rates(**{**TINY, **override}, seed=0)

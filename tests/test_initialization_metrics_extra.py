@@ -96,5 +96,6 @@ def test_balancing_regularizer_gradient_matches_finite_differences():
 def test_balancing_regularizer_rejects_negative_weight():
     op = GaussianSensing(10, (3, 2), seed=0)
     with pytest.raises(ValueError, match="balance_weight must be >= 0"):
-        factorized_gd(op, np.zeros(10), np.ones((3, 1)), np.ones((2, 1)), 0.1, 1,
-                      balance_weight=-1.0)  # fmt: skip
+        factorized_gd(
+            op, np.zeros(10), np.ones((3, 1)), np.ones((2, 1)), 0.1, 1, balance_weight=-1.0
+        )

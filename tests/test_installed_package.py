@@ -44,8 +44,9 @@ UNREACHABLE = re.compile(
 
 
 def _head(path: str) -> str:
-    return subprocess.run(["git", "show", f"HEAD:{path}"], cwd=ROOT, capture_output=True,
-                          text=True, check=True).stdout  # fmt: skip
+    return subprocess.run(
+        ["git", "show", f"HEAD:{path}"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
 
 
 def _pulled_in(requirements: list[str]) -> set[str]:
@@ -88,8 +89,14 @@ class Installed:
 
     def run(self, *command, timeout=900) -> subprocess.CompletedProcess:
         program = self.venv / "bin" / command[0]
-        return subprocess.run([str(program), *command[1:]], cwd=self.work, env=self.env,
-                              capture_output=True, text=True, timeout=timeout)  # fmt: skip
+        return subprocess.run(
+            [str(program), *command[1:]],
+            cwd=self.work,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -98,9 +105,11 @@ def installed(tmp_path_factory) -> Installed:
     venv, work = tmp / "venv", tmp / "work"
     work.mkdir()
     project = tomllib.loads(_head("pyproject.toml"))
-    needs = [*project["project"]["dependencies"],
-             *project["project"]["optional-dependencies"]["notebooks"],
-             *project["build-system"]["requires"]]  # fmt: skip
+    needs = [
+        *project["project"]["dependencies"],
+        *project["project"]["optional-dependencies"]["notebooks"],
+        *project["build-system"]["requires"],
+    ]
     lock = _lock_entries((ROOT / "requirements.txt").read_text())
     pulled = _pulled_in(needs)
     assert pulled <= set(lock), f"not in requirements.txt: {sorted(pulled - set(lock))}"
@@ -118,15 +127,32 @@ def installed(tmp_path_factory) -> Installed:
     steps = [
         [sys.executable, "-m", "venv", "--without-pip", str(venv)],
         # No byte-compiling of every module installed: Python compiles what it imports.
-        [*PIP, "--python", python, "install", "--quiet", "--no-compile", "--require-hashes",
-         "-r", str(subset)],
-        [*PIP, "--python", python, "install", "--quiet", "--no-compile", "--no-build-isolation",
-         "--no-index", f"matrix-sensing[notebooks] @ git+{ROOT.as_uri()}"],
+        [
+            *PIP,
+            "--python",
+            python,
+            "install",
+            "--quiet",
+            "--no-compile",
+            "--require-hashes",
+            "-r",
+            str(subset),
+        ],
+        [
+            *PIP,
+            "--python",
+            python,
+            "install",
+            "--quiet",
+            "--no-compile",
+            "--no-build-isolation",
+            "--no-index",
+            f"matrix-sensing[notebooks] @ git+{ROOT.as_uri()}",
+        ],
         [*PIP, "--python", python, "check"],
-    ]  # fmt: skip
+    ]
     for step in steps:
-        proc = subprocess.run(step, cwd=work, env=env, capture_output=True, text=True,
-                              timeout=1200)  # fmt: skip
+        proc = subprocess.run(step, cwd=work, env=env, capture_output=True, text=True, timeout=1200)
         if proc.returncode != 0 and step is steps[1] and UNREACHABLE.search(proc.stderr):
             missing(f"the package index is unreachable: {proc.stderr.strip().splitlines()[-1]}")
         assert proc.returncode == 0, f"{' '.join(step)}:\n{proc.stdout}\n{proc.stderr}"
@@ -173,8 +199,9 @@ def test_list_shows_the_claims_and_the_installed_notebooks(installed):
 
 def test_run_reruns_a_claim_outside_any_clone(installed):
     out = installed.work / "m1"
-    proc = installed.run("matrix-sensing", "run", "M1", "--seeds", "0", "--out", str(out),
-                         "--quiet")  # fmt: skip
+    proc = installed.run(
+        "matrix-sensing", "run", "M1", "--seeds", "0", "--out", str(out), "--quiet"
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0].startswith("M1 PASS (1/1 seeds)")
     results = json.loads((out / "results.json").read_text())
@@ -189,16 +216,18 @@ def test_a_notebook_copied_out_of_the_repository_runs_with_the_environments_kern
 
     source, executed = installed.work / NOTEBOOK, installed.work / f"executed-{NOTEBOOK}"
     source.write_text(_head(f"notebooks/{NOTEBOOK}"))
-    proc = installed.run("papermill", "--no-progress-bar", "-k", "python3", str(source),
-                         str(executed))  # fmt: skip
+    proc = installed.run(
+        "papermill", "--no-progress-bar", "-k", "python3", str(source), str(executed)
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     verdict = nbformat.read(executed, as_version=4).cells[-1]
     printed = "".join(output.get("text", "") for output in verdict.outputs)
     assert printed.startswith("N10 PASS (5/5 seeds)"), printed
 
 
-@pytest.mark.parametrize("words", [c.words for c in install_commands(documented_commands())[1]],
-                         ids=" ".join)  # fmt: skip
+@pytest.mark.parametrize(
+    "words", [c.words for c in install_commands(documented_commands())[1]], ids=" ".join
+)
 def test_the_readmes_installed_commands_run_as_written(installed, words):
     """The README's commands of the installed program (after its `pip install` of the
     repository: tests/test_documented_commands.py), run in the fresh environment."""

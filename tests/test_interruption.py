@@ -49,9 +49,11 @@ class Command:
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "matrix_sensing", *args, "--out", str(out)],
-            stdout=log.with_suffix(".out").open("wb"), stderr=log.open("wb"),
-            start_new_session=True, preexec_fn=_default_sigint,
-        )  # fmt: skip
+            stdout=log.with_suffix(".out").open("wb"),
+            stderr=log.open("wb"),
+            start_new_session=True,
+            preexec_fn=_default_sigint,
+        )
 
     def wait_for_output(self, timeout=120.0) -> float:
         """Seconds until the command printed something (or exited)."""
@@ -117,8 +119,13 @@ def _check_interrupted(command: Command, sig, out: Path) -> None:
 
 
 def _visible(out: Path) -> list[Path]:
-    return [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")
-            and not any(part.startswith(".run-") for part in p.relative_to(out).parts)]  # fmt: skip
+    return [
+        p
+        for p in out.rglob("*")
+        if p.is_file()
+        and not p.name.startswith(".")
+        and not any(part.startswith(".run-") for part in p.relative_to(out).parts)
+    ]
 
 
 def _check_sweep_folder(out: Path, configs: list[dict]) -> int:
@@ -204,9 +211,15 @@ def test_an_interrupted_sweep_resumes_to_the_same_results(tmp_path):
     plan = [signal.SIGINT, signal.SIGKILL] * (SWEEP_INTERRUPTIONS // 2)
     out = tmp_path / "interrupted"
     done = _interrupt_repeatedly(
-        SWEEP, out, logs, timing, plan, rng, check=lambda o: _check_sweep_folder(o, configs),
+        SWEEP,
+        out,
+        logs,
+        timing,
+        plan,
+        rng,
+        check=lambda o: _check_sweep_folder(o, configs),
         left=lambda o: 1 - len(list(o.glob("*.json"))) / len(configs),
-    )  # fmt: skip
+    )
     assert len(done) == SWEEP_INTERRUPTIONS
 
     final = Command(SWEEP, out, logs / "final.log")
@@ -256,8 +269,11 @@ sweep.run_sweep("phase-transition", configs, sys.argv[1], workers=2, progress=Fa
 def test_a_ctrl_c_between_fork_and_worker_start_is_ignored_by_the_worker(tmp_path):
     done = subprocess.run(
         [sys.executable, "-c", _CTRL_C_IN_FORK_WINDOW, str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=300, preexec_fn=_default_sigint,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_default_sigint,
+    )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr, done.stderr
     assert len(list((tmp_path / "out").glob("*.json"))) == 4

@@ -74,8 +74,14 @@ def _jupyterlab(tmp_path: Path):
     nbformat.write(nb, root / NOTEBOOK)
     # Settings, workspaces and runtime files in tmp_path: the reader's own are not read or
     # changed. The page's notifications never fetch news or look for updates.
-    variables = ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR",
-                 "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR")  # fmt: skip
+    variables = (
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+        "JUPYTER_RUNTIME_DIR",
+        "JUPYTERLAB_SETTINGS_DIR",
+        "JUPYTERLAB_WORKSPACES_DIR",
+        "IPYTHONDIR",
+    )
     env = {**os.environ, **{v: str(tmp_path / v.lower()) for v in variables}}
     notification = tmp_path / "jupyterlab_settings_dir" / "@jupyterlab" / "apputils-extension"
     notification.mkdir(parents=True)
@@ -84,16 +90,23 @@ def _jupyterlab(tmp_path: Path):
     )
     port, token = _free_port(), secrets.token_hex(24)
     command = [
-        str(JUPYTER_LAB), "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        str(JUPYTER_LAB),
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",
-    ]  # fmt: skip
+    ]
     log = tmp_path / "jupyterlab.log"
     with log.open("w") as out:
-        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -149,7 +162,8 @@ def test_a_claim_notebook_runs_in_jupyterlab_and_prints_its_verdict(browser, tmp
             page.close()
     assert text.startswith(VERDICT), text
     assert counts == [f"[{i}]:" for i in range(1, len(counts) + 1)], counts
-    code_cells = [c for c in nbformat.read(ROOT / "notebooks" / NOTEBOOK, 4).cells
-                  if c.cell_type == "code"]  # fmt: skip
+    code_cells = [
+        c for c in nbformat.read(ROOT / "notebooks" / NOTEBOOK, 4).cells if c.cell_type == "code"
+    ]
     assert len(counts) == len(code_cells)
     assert not problems, "\n".join(problems)

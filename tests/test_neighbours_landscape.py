@@ -43,12 +43,29 @@ NOTEBOOKS = {
 }
 
 # Tiny configurations (bookkeeping only, not the claims).
-TINY_N5 = {"n1": 8, "n2": 6, "r": 2, "kappa": 2.0, "m": 150, "step": 0.3, "iters": 30,
-           "balance_weight": 0.5}  # fmt: skip
-TINY_N9 = {"n1": 8, "n2": 6, "r": 1, "kappa": 1.0, "m": 60, "starts": 4, "alpha": 0.5,
-           "step": 0.3, "iters": 40, "record_every": 5}  # fmt: skip
-TINY_N10 = {"n": 6, "r": 1, "kappa": 1.0, "m": 12, "alphas": [1e-1, 1e-3], "step": 0.5,
-            "iters": 60}  # fmt: skip
+TINY_N5 = {
+    "n1": 8,
+    "n2": 6,
+    "r": 2,
+    "kappa": 2.0,
+    "m": 150,
+    "step": 0.3,
+    "iters": 30,
+    "balance_weight": 0.5,
+}
+TINY_N9 = {
+    "n1": 8,
+    "n2": 6,
+    "r": 1,
+    "kappa": 1.0,
+    "m": 60,
+    "starts": 4,
+    "alpha": 0.5,
+    "step": 0.3,
+    "iters": 40,
+    "record_every": 5,
+}
+TINY_N10 = {"n": 6, "r": 1, "kappa": 1.0, "m": 12, "alphas": [1e-1, 1e-3], "step": 0.5, "iters": 60}
 
 
 @pytest.fixture
@@ -255,8 +272,11 @@ def test_linearized_rate_matches_the_local_rate_of_a_run():
 def _n5_run(plain_errors, regularized_errors, balance):
     run = Run("balancing_free", {}, 0, np.eye(2))
     for name, errors in (("plain", plain_errors), ("regularized", regularized_errors)):
-        history = {"iteration": np.arange(len(errors)), "test_error": np.array(errors),
-                   "balance": np.array(balance)}  # fmt: skip
+        history = {
+            "iteration": np.arange(len(errors)),
+            "test_error": np.array(errors),
+            "balance": np.array(balance),
+        }
         run.results[name] = ms.GDResult(np.zeros((2, 1)), np.zeros((2, 1)), 0.1, 3, history)
     return run
 

@@ -68,9 +68,13 @@ def test_only_the_final_verdict_cell_carries_outputs(notebook):
 def _run(tmp_path, **parameters):
     out = tmp_path / "out.ipynb"
     papermill.execute_notebook(
-        str(NOTEBOOK), str(out), parameters=parameters, cwd=str(NOTEBOOK.parent),
-        progress_bar=False, kernel_name="python3",
-    )  # fmt: skip
+        str(NOTEBOOK),
+        str(out),
+        parameters=parameters,
+        cwd=str(NOTEBOOK.parent),
+        progress_bar=False,
+        kernel_name="python3",
+    )
     return nbformat.read(out, as_version=4)
 
 

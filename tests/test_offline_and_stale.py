@@ -33,11 +33,21 @@ CSS_EXTERNAL = re.compile(
 )
 # Tag -> attributes whose URL the browser fetches when the page loads.
 LOADED = {
-    "script": ("src",), "link": ("href",), "img": ("src", "srcset"),
-    "source": ("src", "srcset"), "iframe": ("src",), "frame": ("src",), "embed": ("src",),
-    "object": ("data",), "video": ("src", "poster"), "audio": ("src",), "track": ("src",),
-    "input": ("src",), "image": ("href", "xlink:href"), "use": ("href", "xlink:href"),
-}  # fmt: skip
+    "script": ("src",),
+    "link": ("href",),
+    "img": ("src", "srcset"),
+    "source": ("src", "srcset"),
+    "iframe": ("src",),
+    "frame": ("src",),
+    "embed": ("src",),
+    "object": ("data",),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "track": ("src",),
+    "input": ("src",),
+    "image": ("href", "xlink:href"),
+    "use": ("href", "xlink:href"),
+}
 # <link rel=...> values that name a page rather than load a resource.
 LINK_NOT_LOADED = {"canonical", "alternate", "author", "license", "me", "help", "search"}
 
@@ -65,8 +75,9 @@ except OSError:
 else:
     raise SystemExit("resolved a name under .invalid")
 """
-    proc = subprocess.run([*prefix, sys.executable, "-c", probe], capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [*prefix, sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
     assert (proc.returncode, proc.stdout.strip()) == (0, "offline"), proc.stderr
 
 
@@ -139,13 +150,15 @@ def test_the_scanner_finds_every_kind_of_external_resource(tmp_path):
     found = external_references(tmp_path)
     assert found == {
         "page.html": [
-            "<link href=https://cdn.example/x.css>", "<link href=https://fonts.gstatic.com>",
-            "<script src=//cdn.example/x.js>", "<img srcset=http://e.x/b.png>",
+            "<link href=https://cdn.example/x.css>",
+            "<link href=https://fonts.gstatic.com>",
+            "<script src=//cdn.example/x.js>",
+            "<img srcset=http://e.x/b.png>",
             '<div style="https://e.x/bg.png">',
             "<style> https://fonts.googleapis.com/css?family=Roboto",
         ],
         "site.css": ["https://fonts.gstatic.com/f.woff2", "//fonts.example/x.css"],
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.book
@@ -186,8 +199,14 @@ def test_rebuilding_after_a_code_change_re_executes_the_notebooks(tmp_path):
     ]
     tiny_book(book, "stale", cells, config)
     env = {**os.environ, "PYTHONPATH": str(package), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    command = [str(JUPYTER_BOOK), "build", str(book), "--path-output", str(tmp_path / "out"),
-               *_make_book_command()]  # fmt: skip
+    command = [
+        str(JUPYTER_BOOK),
+        "build",
+        str(book),
+        "--path-output",
+        str(tmp_path / "out"),
+        *_make_book_command(),
+    ]
     page = tmp_path / "out" / "_build" / "html" / "page.html"
     shown = []
     for value in ("first-solver-output", "changed-solver-output"):

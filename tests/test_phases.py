@@ -41,8 +41,17 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "m5_m7_phases.ipynb"
 PAPER_YAML = ROOT / "notebooks" / "params" / "m5_m7_phases_paper.yaml"
 SEEDS = [0, 1, 2, 3, 4]
-TINY = {"n1": 8, "n2": 6, "r": 1, "kappa": 1.0, "m": 60, "k": 8, "alpha": 1e-3, "step": 0.25,
-        "iters": 40}  # fmt: skip
+TINY = {
+    "n1": 8,
+    "n2": 6,
+    "r": 1,
+    "kappa": 1.0,
+    "m": 60,
+    "k": 8,
+    "alpha": 1e-3,
+    "step": 0.25,
+    "iters": 40,
+}
 
 
 @pytest.fixture(scope="module")
@@ -194,8 +203,12 @@ def synthetic_run(**changes) -> Run:
 def test_measurements_on_a_synthetic_run():
     run = synthetic_run()
     assert phase_boundaries(run) == {"spectral_end": 2, "escape": 6, "last": 140}
-    expected = {"sin_U_spectral": 0.04, "sin_V_spectral": 0.03, "test_error_spectral": 0.97,
-                "truth_angle_gap": 0.08}  # fmt: skip
+    expected = {
+        "sin_U_spectral": 0.04,
+        "sin_V_spectral": 0.03,
+        "test_error_spectral": 0.97,
+        "truth_angle_gap": 0.08,
+    }
     assert measure_spectral(run) == pytest.approx(expected)
     assert measure_plateau(run) == {"plateau_length": 3}  # 0.5, 0.45, 0.4 within ±0.1
     assert refinement_window() == 120
@@ -284,11 +297,15 @@ def test_parameters_are_validated_with_clear_messages(change, error, message):
 
 def test_claims_share_the_experiment_and_state_the_digest_thresholds():
     expected = {
-        "M5": {"sin_U_spectral": ("<=", 0.05), "sin_V_spectral": ("<=", 0.05),
-               "test_error_spectral": (">=", 0.95), "truth_angle_gap": ("<=", 0.1)},
+        "M5": {
+            "sin_U_spectral": ("<=", 0.05),
+            "sin_V_spectral": ("<=", 0.05),
+            "test_error_spectral": (">=", 0.95),
+            "truth_angle_gap": ("<=", 0.1),
+        },
         "M6": {"plateau_length": (">=", 30)},
         "M7": {"drop_iterations": ("<=", 120), "sin_truth_refined": ("<=", 1e-2)},
-    }  # fmt: skip
+    }
     for cid, thresholds in expected.items():
         claim = claims.get(cid)
         assert claim.experiment is phases

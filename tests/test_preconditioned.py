@@ -45,8 +45,9 @@ def reference(op, y, U, V, step, iters, rule):
 # the update ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("policy", "lam"), [("scaledgd", None), ("scaledgd_lambda", 0.3),
-                                             ("precgd", None)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("policy", "lam"), [("scaledgd", None), ("scaledgd_lambda", 0.3), ("precgd", None)]
+)
 def test_one_step_is_the_preconditioned_gradient_of_the_loss(problem, policy, lam):
     op, y, U0, V0, _ = problem
     result = preconditioned_gd(op, y, U0, V0, 0.1, 1, policy=policy, lam=lam)
@@ -127,8 +128,9 @@ def test_stop_below_stops_at_the_first_iterate_below(problem):
     full = preconditioned_gd(op, y, U0, V0, 0.3, 60, policy="precgd", truth=truth)
     level = 0.1
     first = int(np.flatnonzero(full.history["test_error"] <= level)[0])
-    stopped = preconditioned_gd(op, y, U0, V0, 0.3, 60, policy="precgd", truth=truth,
-                                stop_below=level, record_every=7)  # fmt: skip
+    stopped = preconditioned_gd(
+        op, y, U0, V0, 0.3, 60, policy="precgd", truth=truth, stop_below=level, record_every=7
+    )
     assert stopped.iters == first
     assert stopped.history["iteration"][-1] == first
     assert first_below(stopped, level) == first
@@ -196,11 +198,23 @@ def test_gd_until_is_factorized_gd_truncated_at_the_crossing(problem):
 
 
 SMALL = {
-    "n1": 10, "n2": 8, "r": 2, "m": 160, "k": 4, "kappas": [1.0, 10.0], "alpha": 1e-3,
-    "tol": 1e-2, "step_gd": 0.5, "max_iters_gd": 600, "step_precond": 0.5, "lam": 1e-3,
-    "max_iters_precond": 200, "floor_kappa": 10.0, "floor_alphas": [1e-2, 1e-4],
+    "n1": 10,
+    "n2": 8,
+    "r": 2,
+    "m": 160,
+    "k": 4,
+    "kappas": [1.0, 10.0],
+    "alpha": 1e-3,
+    "tol": 1e-2,
+    "step_gd": 0.5,
+    "max_iters_gd": 600,
+    "step_precond": 0.5,
+    "lam": 1e-3,
+    "max_iters_precond": 200,
+    "floor_kappa": 10.0,
+    "floor_alphas": [1e-2, 1e-4],
     "floor_iters": 20,
-}  # fmt: skip
+}
 
 
 def test_experiment_counts_and_determinism():

@@ -36,18 +36,45 @@ NOTEBOOKS = {
 
 # Tiny problems that run in a fraction of a second (bookkeeping tests only).
 TINY_PRECURSOR = {
-    "n_p1": 8, "r_p1": 1, "kappa_p1": 1.0, "m_p1": 60, "k_p1": 8, "step_p1": 0.25,
-    "alpha_p1": 1e-3, "alphas_p1": [1e-2, 1e-3, 1e-4], "iters_p1": 60,
-    "alpha_spectral_p1": 1e-6, "iters_spectral_p1": 40,
-    "n_p2": 8, "r_p2": 1, "kappa_p2": 1.0, "m_p2": 30, "k_p2": 8, "step_p2": 0.5,
-    "alphas_p2": [1e-2, 1e-3, 1e-4], "iters_p2": 100, "fit_level_p2": 0.1,
-    "n_p3": 8, "eigenvalues_p3": [1.0, 0.5], "m_p3": 60, "k_p3": 8, "step_p3": 0.5,
-    "alpha_p3": 1e-2, "iters_p3": 100,
-}  # fmt: skip
+    "n_p1": 8,
+    "r_p1": 1,
+    "kappa_p1": 1.0,
+    "m_p1": 60,
+    "k_p1": 8,
+    "step_p1": 0.25,
+    "alpha_p1": 1e-3,
+    "alphas_p1": [1e-2, 1e-3, 1e-4],
+    "iters_p1": 60,
+    "alpha_spectral_p1": 1e-6,
+    "iters_spectral_p1": 40,
+    "n_p2": 8,
+    "r_p2": 1,
+    "kappa_p2": 1.0,
+    "m_p2": 30,
+    "k_p2": 8,
+    "step_p2": 0.5,
+    "alphas_p2": [1e-2, 1e-3, 1e-4],
+    "iters_p2": 100,
+    "fit_level_p2": 0.1,
+    "n_p3": 8,
+    "eigenvalues_p3": [1.0, 0.5],
+    "m_p3": 60,
+    "k_p3": 8,
+    "step_p3": 0.5,
+    "alpha_p3": 1e-2,
+    "iters_p3": 100,
+}
 TINY_CURSE = {
-    "n": 8, "eigenvalues": [1.0, 0.5], "m": 80, "widths": [2, 3], "init_scale": 1e-2,
-    "step": 0.3, "iters": 200, "check_times": [50, 100, 200], "record_every": 10,
-}  # fmt: skip
+    "n": 8,
+    "eigenvalues": [1.0, 0.5],
+    "m": 80,
+    "widths": [2, 3],
+    "init_scale": 1e-2,
+    "step": 0.3,
+    "iters": 200,
+    "check_times": [50, 100, 200],
+    "record_every": 10,
+}
 
 
 @pytest.fixture(scope="module")
@@ -116,9 +143,11 @@ def test_p3_measurement():
 def test_p2_measurement_and_never_fitting():
     alphas = np.array([1e-2, 1e-4, 1e-6])
     data = {
-        "p2_alphas": alphas, "p2_test_error": alphas**0.9,
-        "p2_fit_time": 2.0 + 4.0 * np.log(1 / alphas), "p2_predicted_slope": 5.0,
-    }  # fmt: skip
+        "p2_alphas": alphas,
+        "p2_test_error": alphas**0.9,
+        "p2_fit_time": 2.0 + 4.0 * np.log(1 / alphas),
+        "p2_predicted_slope": 5.0,
+    }
     measured = measure_p2(_run("symmetric_precursor", data))
     assert measured["error_slope"] == pytest.approx(0.9)
     assert measured["fit_time_ratio"] == pytest.approx(0.8)
@@ -135,9 +164,11 @@ def test_n1_measurement_on_synthetic_histories():
         {"iteration": iterations, "train_loss": np.array([1.0, 1e-30, 1e-31, 1e-29, 1e-32])},
     )
     data = {
-        "rank": 1, "widths": np.array([1, 2, 3]), "check_times": np.array([500, 1000, 2000]),
+        "rank": 1,
+        "widths": np.array([1, 2, 3]),
+        "check_times": np.array([500, 1000, 2000]),
         "t2_loss": np.array([[1.0, 1.0, 1.0], [1.0, 1.5, 1.8], [2.0, 2.2, 2.1]]),
-    }  # fmt: skip
+    }
     run = _run("curse_of_symmetry", data, results={"k=1": exact})
     np.testing.assert_allclose(t2_loss_growth(run), [[1.5, 1.2], [1.1, 2.1 / 2.2]])
     measured = measure_n1(run)
@@ -151,8 +182,14 @@ def test_n1_measurement_on_synthetic_histories():
 def test_precursor_run_records_what_the_claims_measure(tiny_precursor):
     run = tiny_precursor
     assert run.experiment == "symmetric_precursor" and run.params == TINY_PRECURSOR
-    assert {"p1 alpha=0.01", "p1 alpha=0.001", "p1 spectral", "p2 alpha=0.0001",
-            "p3 alpha", "p3 alpha_squared"} <= set(run.results)  # fmt: skip
+    assert {
+        "p1 alpha=0.01",
+        "p1 alpha=0.001",
+        "p1 spectral",
+        "p2 alpha=0.0001",
+        "p3 alpha",
+        "p3 alpha_squared",
+    } <= set(run.results)
     spectral = run.results["p1 spectral"].history
     assert len(spectral["spectral_sine"]) == TINY_PRECURSOR["iters_spectral_p1"] + 1
     assert run.data["p1_power_sine"].shape == spectral["spectral_sine"].shape
@@ -207,18 +244,24 @@ def test_curse_run_and_its_t2_loss(tiny_curse):
     ("change", "error", "message"),
     [
         ({"alpha_p1": 1e-5}, ValueError, r"alpha_p1 must be one of alphas_p1="),
-        ({"alphas_p1": [1e-2, 2.0, 1e-4]}, ValueError,
-         r"alphas_p1 must contain at least 3 distinct numbers in \(0, 1\)"),
+        (
+            {"alphas_p1": [1e-2, 2.0, 1e-4]},
+            ValueError,
+            r"alphas_p1 must contain at least 3 distinct numbers in \(0, 1\)",
+        ),
         ({"m_p2": 36}, ValueError, r"m_p2 must be < n_p2 \(n_p2 \+ 1\) / 2 = 36"),
-        ({"eigenvalues_p3": [0.5, 1.0]}, ValueError,
-         r"eigenvalues_p3 must be a non-empty, strictly decreasing list of numbers > 0"),
+        (
+            {"eigenvalues_p3": [0.5, 1.0]},
+            ValueError,
+            r"eigenvalues_p3 must be a non-empty, strictly decreasing list of numbers > 0",
+        ),
         ({"k_p1": 0}, ValueError, "k_p1 must be an integer >= 1, got 0"),
         ({"step_p2": 0.0}, ValueError, "step_p2 must be > 0, got 0"),
         ({"kappa_p1": 0.5}, ValueError, r"kappa_p1 must be >= 1, got 0\.5"),
         ({"iters_p3": "many"}, TypeError, "iters_p3 must be an integer"),
         ({"fit_level_p2": -0.1}, ValueError, r"fit_level_p2 must be > 0, got -0\.1"),
     ],
-)  # fmt: skip
+)
 def test_precursor_parameter_validation(change, error, message):
     with pytest.raises(error, match=message):
         symmetric_precursor(**{**TINY_PRECURSOR, **change}, seed=0)
@@ -227,20 +270,30 @@ def test_precursor_parameter_validation(change, error, message):
 @pytest.mark.parametrize(
     ("change", "error", "message"),
     [
-        ({"widths": [3, 4]}, ValueError,
-         r"widths must be distinct, contain the rank r=2 and at least one width > r"),
+        (
+            {"widths": [3, 4]},
+            ValueError,
+            r"widths must be distinct, contain the rank r=2 and at least one width > r",
+        ),
         ({"widths": [2]}, ValueError, "at least one width > r"),
-        ({"check_times": [50, 105]}, ValueError,
-         r"check_times must be at least 2 increasing multiples of record_every=10 that are "
-         r"<= iters=200"),
+        (
+            {"check_times": [50, 105]},
+            ValueError,
+            r"check_times must be at least 2 increasing multiples of record_every=10 that are "
+            r"<= iters=200",
+        ),
         ({"check_times": [100, 50]}, ValueError, "check_times must be at least 2 increasing"),
-        ({"check_times": [100, 300]}, ValueError, r"check_times\[\] must be an integer >= 1 "
-                                                  r"and <= 200, got 300"),
+        (
+            {"check_times": [100, 300]},
+            ValueError,
+            r"check_times\[\] must be an integer >= 1 "
+            r"and <= 200, got 300",
+        ),
         ({"init_scale": 0.0}, ValueError, "init_scale must be > 0, got 0"),
         ({"eigenvalues": []}, ValueError, "eigenvalues must be a non-empty"),
         ({"record_every": 0}, ValueError, "record_every must be an integer >= 1, got 0"),
     ],
-)  # fmt: skip
+)
 def test_curse_parameter_validation(change, error, message):
     with pytest.raises(error, match=message):
         curse_of_symmetry(**{**TINY_CURSE, **change}, seed=0)

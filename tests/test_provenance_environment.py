@@ -26,8 +26,14 @@ def _environment_in_subprocess(**env) -> dict:
     )
     names = provenance.THREAD_VARIABLES
     clean = {k: v for k, v in os.environ.items() if k not in names}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**clean, **env}, timeout=120, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        timeout=120,
+        check=True,
+    )
     return json.loads(proc.stdout)
 
 
@@ -61,17 +67,20 @@ def test_thread_variables_and_blas_threads_follow_the_environment():
 def test_no_lock_outside_a_clone(tmp_path):
     assert provenance.lock_sha256(tmp_path / "requirements.txt") is None
     (tmp_path / "requirements.txt").write_bytes(b"numpy==2\n")
-    assert provenance.lock_sha256(tmp_path / "requirements.txt") == hashlib.sha256(
-        b"numpy==2\n"
-    ).hexdigest()
+    assert (
+        provenance.lock_sha256(tmp_path / "requirements.txt")
+        == hashlib.sha256(b"numpy==2\n").hexdigest()
+    )
 
 
 def test_write_archive_is_deterministic_and_checksummed(tmp_path):
     import zipfile
 
     meta = {"schema": provenance.SCHEMA}
-    members = {"b/results.json": {"provenance": meta, "x": [1.0, 2.5]},
-               "a/results.json": {"provenance": meta, "y": "z"}}  # fmt: skip
+    members = {
+        "b/results.json": {"provenance": meta, "x": [1.0, 2.5]},
+        "a/results.json": {"provenance": meta, "y": "z"},
+    }
     first = provenance.write_archive(tmp_path / "one.zip", members)
     second = provenance.write_archive(tmp_path / "two.zip", dict(reversed(members.items())))
     assert first.read_bytes() == second.read_bytes()

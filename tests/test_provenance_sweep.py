@@ -17,14 +17,23 @@ from matrix_sensing import provenance, sweep
 from matrix_sensing.cli import main
 
 TINY = {
-    "n1": 8, "n2": 6, "k": 6, "kappa": 1.0, "alpha": 1e-4, "step": 0.25, "iters": 150,
-    "r": [1, 2], "m": [20, 60], "seed": [0, 1],
-}  # fmt: skip
+    "n1": 8,
+    "n2": 6,
+    "k": 6,
+    "kappa": 1.0,
+    "alpha": 1e-4,
+    "step": 0.25,
+    "iters": 150,
+    "r": [1, 2],
+    "m": [20, 60],
+    "seed": [0, 1],
+}
 
 
 def test_write_and_read_json_round_trip(tmp_path):
-    meta = provenance.provenance(kind="test", name="x", params={"a": 1.5}, seeds=[0],
-                                 started="s", finished="f", verdict=True)  # fmt: skip
+    meta = provenance.provenance(
+        kind="test", name="x", params={"a": 1.5}, seeds=[0], started="s", finished="f", verdict=True
+    )
     path = provenance.write_json(tmp_path / "r.json", {"provenance": meta, "value": float("inf")})
     data = provenance.read_json(path)
     assert data["provenance"]["params"] == {"a": 1.5}
@@ -73,10 +82,22 @@ def test_npz_never_unpickles(tmp_path):
 
 def _claim_results(folder: Path) -> dict[str, Path]:
     """One file of each type a run or a sweep writes, as the package writes them."""
-    meta = provenance.provenance(kind="claim-run", name="M1", params={"m": 60}, seeds=[0, 1],
-                                 started="s", finished="f", verdict={"M1": True})  # fmt: skip
-    records = sweep.run_sweep("phase-transition", sweep.grid({**TINY, "r": 1, "m": 20}),
-                              folder / "sweep", workers=0, progress=False)  # fmt: skip
+    meta = provenance.provenance(
+        kind="claim-run",
+        name="M1",
+        params={"m": 60},
+        seeds=[0, 1],
+        started="s",
+        finished="f",
+        verdict={"M1": True},
+    )
+    records = sweep.run_sweep(
+        "phase-transition",
+        sweep.grid({**TINY, "r": 1, "m": 20}),
+        folder / "sweep",
+        workers=0,
+        progress=False,
+    )
     return {
         "results.json": provenance.write_json(
             folder / "results.json",
@@ -158,8 +179,12 @@ def test_one_sweep_at_a_time_per_folder(tmp_path, capsys):
     with provenance._exclusive(tmp_path):
         with pytest.raises(provenance.FolderBusy, match="another process is writing"):
             sweep.run_sweep("phase-transition", sweep.grid(TINY)[:1], tmp_path, workers=0)
-        assert main(["sweep", "phase-transition", "--scale", "smoke", "--out", str(tmp_path),
-                     "--quiet"]) == 2  # fmt: skip
+        assert (
+            main(
+                ["sweep", "phase-transition", "--scale", "smoke", "--out", str(tmp_path), "--quiet"]
+            )
+            == 2
+        )
     assert capsys.readouterr().err.strip() == (
         f"error: another process is writing results to {tmp_path}"
     )
@@ -180,9 +205,11 @@ def test_a_record_of_another_configuration_is_recomputed(tmp_path):
 def test_grid_is_the_product_in_order():
     configs = sweep.grid({"a": [1, 2], "b": 0, "c": [3, 4]})
     assert configs == [
-        {"a": 1, "b": 0, "c": 3}, {"a": 1, "b": 0, "c": 4},
-        {"a": 2, "b": 0, "c": 3}, {"a": 2, "b": 0, "c": 4},
-    ]  # fmt: skip
+        {"a": 1, "b": 0, "c": 3},
+        {"a": 1, "b": 0, "c": 4},
+        {"a": 2, "b": 0, "c": 3},
+        {"a": 2, "b": 0, "c": 4},
+    ]
     assert sweep.config_key("s", {"a": 1, "b": 2}) == sweep.config_key("s", {"b": 2, "a": 1})
 
 
@@ -194,8 +221,9 @@ def _results(records):
 def reference(tmp_path_factory):
     configs = sweep.grid(TINY)
     out = tmp_path_factory.mktemp("ref")
-    return configs, _results(sweep.run_sweep("phase-transition", configs, out, workers=0,
-                                             progress=False))  # fmt: skip
+    return configs, _results(
+        sweep.run_sweep("phase-transition", configs, out, workers=0, progress=False)
+    )
 
 
 def test_local_processes_give_the_same_results(reference, tmp_path):
@@ -220,18 +248,19 @@ def test_an_interrupted_sweep_resumes_and_ends_with_the_same_results(reference, 
 def test_dask_local_cluster_gives_the_same_results(reference, tmp_path):
     distributed = pytest.importorskip("distributed")
     configs, expected = reference
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:  # fmt: skip
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
         with distributed.Client(cluster) as client:
-            got = sweep.run_sweep("phase-transition", configs, tmp_path, scheduler=client,
-                                  progress=False)  # fmt: skip
+            got = sweep.run_sweep(
+                "phase-transition", configs, tmp_path, scheduler=client, progress=False
+            )
     assert _results(got) == expected
 
 
 def test_records_table_and_unknown_sweep(reference, tmp_path):
     configs, _ = reference
-    records = sweep.run_sweep("phase-transition", configs[:2], tmp_path, workers=0,
-                              progress=False)  # fmt: skip
+    records = sweep.run_sweep("phase-transition", configs[:2], tmp_path, workers=0, progress=False)
     table = sweep.records_table(records)
     assert table["m"].tolist() == [20, 20] and table["test_error"].dtype == float
     with pytest.raises(ValueError, match="sweep must be one of"):

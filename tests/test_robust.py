@@ -210,8 +210,16 @@ def test_determinism(problem):
 )
 def test_subgradient_method_rejects_bad_input(problem, kwargs, error, message):
     op, y, U0, V0, _ = problem
-    arguments = {"op": op, "y": y, "U0": U0, "V0": V0, "step0": 0.1, "decay": 0.99,
-                 "iters": 3, **kwargs}  # fmt: skip
+    arguments = {
+        "op": op,
+        "y": y,
+        "U0": U0,
+        "V0": V0,
+        "step0": 0.1,
+        "decay": 0.99,
+        "iters": 3,
+        **kwargs,
+    }
     with pytest.raises(error, match=message):
         subgradient_method(**arguments)
 
@@ -244,9 +252,20 @@ def test_divergence_raises_with_iteration_and_hint(problem):
 # the experiment ----------------------------------------------------------------------------
 
 SMALL = {
-    "n": 8, "r": 1, "kappa": 1.0, "m": 120, "k": 8, "fraction": 0.2, "magnitude": 10.0,
-    "alpha": 1e-3, "step0": 0.05, "decay": 0.99, "iters": 60, "step_l2": 0.1, "iters_l2": 60,
-}  # fmt: skip
+    "n": 8,
+    "r": 1,
+    "kappa": 1.0,
+    "m": 120,
+    "k": 8,
+    "fraction": 0.2,
+    "magnitude": 10.0,
+    "alpha": 1e-3,
+    "step0": 0.05,
+    "decay": 0.99,
+    "iters": 60,
+    "step_l2": 0.1,
+    "iters_l2": 60,
+}
 
 
 def test_experiment_is_deterministic_and_symmetric():

@@ -163,9 +163,10 @@ class Crawl:
         return {
             urldefrag(c.real).url.removeprefix(self.start) or "index.html"
             for c in self.local()
-            if c.valid and urldefrag(c.real).url.startswith(self.start)
+            if c.valid
+            and urldefrag(c.real).url.startswith(self.start)
             and (urldefrag(c.real).url.endswith(".html") or urldefrag(c.real).url == self.start)
-        }  # fmt: skip
+        }
 
 
 # LinkChecker makes at most 3 requests a second on average to a host unless the server
@@ -196,10 +197,24 @@ def crawl(site: Path, prefix: str, workdir: Path) -> Crawl:
         )
         began = time.monotonic()
         proc = subprocess.run(
-            [str(LINKCHECKER), "--config", str(config), "--output", "xml", "--verbose",
-             "--no-status", "--threads", "2", "--no-follow-url", "#", start],
-            capture_output=True, text=True, timeout=900,
-        )  # fmt: skip
+            [
+                str(LINKCHECKER),
+                "--config",
+                str(config),
+                "--output",
+                "xml",
+                "--verbose",
+                "--no-status",
+                "--threads",
+                "2",
+                "--no-follow-url",
+                "#",
+                start,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         seconds = time.monotonic() - began
     assert proc.returncode in (0, 1), proc.stderr[-3000:]  # 1: errors or warnings found
     checked = []
@@ -225,11 +240,13 @@ def _page(body: str, title: str = "page") -> str:
 def test_the_crawl_finds_broken_links_missing_anchors_and_escapes_from_the_sub_path(tmp_path):
     site = tmp_path / "site"
     (site / "book").mkdir(parents=True)
-    (site / "index.html").write_text(_page(
-        '<a href="book/a.html#here">fine</a> <a href="book/a.html#nowhere">no anchor</a> '
-        '<a href="book/gone.html">no page</a> <a href="/book/a.html">outside /repo/</a> '
-        '<a href="https://example.invalid/x">external, never fetched</a>'
-    ))  # fmt: skip
+    (site / "index.html").write_text(
+        _page(
+            '<a href="book/a.html#here">fine</a> <a href="book/a.html#nowhere">no anchor</a> '
+            '<a href="book/gone.html">no page</a> <a href="/book/a.html">outside /repo/</a> '
+            '<a href="https://example.invalid/x">external, never fetched</a>'
+        )
+    )
     (site / "book" / "a.html").write_text(_page('<h1 id="here">A</h1><a href="../">up</a>'))
     found = crawl(site, "/repo/", tmp_path)
     assert found.pages() == {"index.html", "book/a.html"}

@@ -203,9 +203,15 @@ def test_history_conventions(problem):
     op, y, U0, truth = problem
     calls = []
     result = symmetric_gd(
-        op, y, U0, 0.2, 10, truth=truth, record_every=4,
+        op,
+        y,
+        U0,
+        0.2,
+        10,
+        truth=truth,
+        record_every=4,
         metrics={"norm": lambda U: calls.append(U.shape) or float(np.linalg.norm(U))},
-    )  # fmt: skip
+    )
     assert set(result.history) == {"iteration", "train_loss", "test_error", "norm"}
     np.testing.assert_array_equal(result.history["iteration"], [0, 4, 8, 10])
     assert len(calls) == 4 and calls[0] == (N, K)

@@ -29,10 +29,19 @@ NOTEBOOK = ROOT / "notebooks" / "m10_width.ipynb"
 
 # A tiny problem (rank 1) that escapes within a few dozen iterations.
 TINY = {
-    "n1": 8, "n2": 6, "r": 1, "kappa": 1.0, "m": 60, "widths": [1, 2, 8],
-    "alpha": 1e-4, "step": 0.25, "iters": 300, "escape_level": 0.1,
-    "extra_width": 8, "extra_alphas": [1e-2],
-}  # fmt: skip
+    "n1": 8,
+    "n2": 6,
+    "r": 1,
+    "kappa": 1.0,
+    "m": 60,
+    "widths": [1, 2, 8],
+    "alpha": 1e-4,
+    "step": 0.25,
+    "iters": 300,
+    "escape_level": 0.1,
+    "extra_width": 8,
+    "extra_alphas": [1e-2],
+}
 
 
 @pytest.fixture(scope="module")
@@ -150,10 +159,16 @@ def test_same_seed_same_numbers(tiny_run):
 
 def _fake_run(errors, times, r=2, widths=(2, 4, 10)):
     return Run(
-        "width_sweep", {"r": r}, 0, np.eye(2),
-        data={"widths": np.array(widths), "final_test_error": np.array(errors),
-              "escape_time": np.array(times, dtype=float)},
-    )  # fmt: skip
+        "width_sweep",
+        {"r": r},
+        0,
+        np.eye(2),
+        data={
+            "widths": np.array(widths),
+            "final_test_error": np.array(errors),
+            "escape_time": np.array(times, dtype=float),
+        },
+    )
 
 
 def test_measure_m10_on_synthetic_data():

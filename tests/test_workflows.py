@@ -89,9 +89,17 @@ def test_the_workflows_exist():
 
 def test_zizmor_offline_finds_nothing_of_medium_severity_or_above():
     proc = _run_tool(
-        str(ZIZMOR), "--offline", "--min-severity", "medium", "--format", "plain",
-        "--color", "never", "--no-progress", str(WORKFLOWS),
-    )  # fmt: skip
+        str(ZIZMOR),
+        "--offline",
+        "--min-severity",
+        "medium",
+        "--format",
+        "plain",
+        "--color",
+        "never",
+        "--no-progress",
+        str(WORKFLOWS),
+    )
     assert proc.returncode == 0, _report(proc)
     for path in _all_workflows():
         assert f"completed {path}" in proc.stderr, _report(proc)
@@ -110,8 +118,9 @@ def test_workflows_match_the_vendored_schema(schema):
 @pytest.mark.parametrize("path", [CI, BOOK], ids=lambda p: p.name)
 def test_every_action_is_pinned_to_a_commit_with_its_version(path):
     workflow = _load(path)
-    parsed = [s["uses"] for job in workflow["jobs"].values() for s in job.get("steps", [])
-              if "uses" in s]  # fmt: skip
+    parsed = [
+        s["uses"] for job in workflow["jobs"].values() for s in job.get("steps", []) if "uses" in s
+    ]
     lines = [m for line in path.read_text().splitlines() if (m := USES_LINE.match(line))]
     assert [m["ref"] for m in lines] == parsed
     for m in lines:
@@ -122,8 +131,12 @@ def test_every_action_is_pinned_to_a_commit_with_its_version(path):
 @pytest.mark.parametrize("path", [CI, BOOK], ids=lambda p: p.name)
 def test_checkout_keeps_no_credentials(path):
     workflow = _load(path)
-    checkouts = [s for job in workflow["jobs"].values() for s in job.get("steps", [])
-                 if s.get("uses", "").startswith("actions/checkout@")]  # fmt: skip
+    checkouts = [
+        s
+        for job in workflow["jobs"].values()
+        for s in job.get("steps", [])
+        if s.get("uses", "").startswith("actions/checkout@")
+    ]
     assert checkouts
     for step in checkouts:
         assert step.get("with", {}).get("persist-credentials") is False
@@ -166,13 +179,15 @@ def test_ci_runs_the_readme_test_command_after_installing_chromium():
     environments += [s.get("env", {}) for s in job["steps"]]
     assert not any(STRICT_VARIABLE in env for env in environments)
     assert not any(STRICT_VARIABLE in line for line in _run_lines(job["steps"]))
-    setup = next(s for s in _steps(workflow, "test")
-                 if s.get("uses", "").startswith("actions/setup-python@"))  # fmt: skip
+    setup = next(
+        s for s in _steps(workflow, "test") if s.get("uses", "").startswith("actions/setup-python@")
+    )
     assert str(setup["with"]["python-version"]) == "3.11"
     assert setup["with"]["cache"] == "pip"
     assert setup["with"]["cache-dependency-path"].split() == [
-        "requirements.txt", "tools/cffconvert.txt"
-    ]  # fmt: skip
+        "requirements.txt",
+        "tools/cffconvert.txt",
+    ]
     assert _run_lines(_steps(workflow, "test")) == [
         "make env",
         ".venv/bin/python -m playwright install --with-deps chromium",

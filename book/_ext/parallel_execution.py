@@ -36,9 +36,14 @@ def _execute(task: tuple[str, str, int | None]) -> tuple[str, dict | None, float
 
     path, text, timeout = task
     nb = nbformat.reads(text, as_version=4)
-    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout,
-                                 allow_errors=False, meta_override=True,
-                                 config=kernel_config())  # fmt: skip
+    result = single_nb_execution(
+        nb,
+        cwd=str(Path(path).parent),
+        timeout=timeout,
+        allow_errors=False,
+        meta_override=True,
+        config=kernel_config(),
+    )
     if result.err is not None:
         return path, None, result.time, f"{type(result.err).__name__}: {result.err}"
     return path, nb, result.time, None
@@ -88,8 +93,9 @@ def _execute_into_cache(app, env, docnames) -> None:
                 continue
             cache.cache_notebook_bundle(
                 CacheBundleIn(nb, path, data={"execution_seconds": seconds}),
-                check_validity=False, overwrite=True,
-            )  # fmt: skip
+                check_validity=False,
+                overwrite=True,
+            )
             logger.info(f"  {name}: {seconds:.1f} s")
     logger.info(f"executed in {time.perf_counter() - started:.1f} s")
 

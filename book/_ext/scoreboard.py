@@ -196,9 +196,12 @@ def _table(app, fromdocname: str, ids: list[str], titles: dict, found: dict) -> 
         )
         link = nodes.paragraph()
         link += nodes.reference(
-            "", "", nodes.Text(claim_id),
-            refuri=app.builder.get_relative_uri(fromdocname, docname), internal=True,
-        )  # fmt: skip
+            "",
+            "",
+            nodes.Text(claim_id),
+            refuri=app.builder.get_relative_uri(fromdocname, docname),
+            internal=True,
+        )
         link += nodes.Text(f": {verdict['title']}")
         seeds = f"{verdict['seeds_passed']}/{len(verdict['seeds'])}"
         for value in (link, _checks(verdict), seeds, status, f"{runtime:.0f} s"):
@@ -226,8 +229,9 @@ def _fill(app, doctree, fromdocname):
         f"{sum(1 for c in ids if c in found and not found[c][1]['passed'])} failing. "
         f"{', '.join(QUALITATIVE)} is qualitative (figures, no threshold) and not counted."
     )
-    download = nodes.paragraph(text="Every claim's results from this build, per seed, with "
-                               "their provenance: ")  # fmt: skip
+    download = nodes.paragraph(
+        text="Every claim's results from this build, per seed, with their provenance: "
+    )
     archive = "../" * fromdocname.count("/") + ARCHIVE
     download += nodes.reference("", "", nodes.literal(text=ARCHIVE), refuri=archive)
     download += nodes.Text(".")
@@ -252,13 +256,19 @@ def _write_archive(app, exception):
     for docname, record in _notebook_records(app.env).items():
         verdicts = record["verdicts"]
         meta = provenance.provenance(
-            kind="book-build", name=docname, params=claims.get(verdicts[0]["id"]).params("ci"),
-            seeds=verdicts[0]["seeds"], started=app.env.scoreboard_started,
-            finished=provenance.now(), verdict={v["id"]: v["passed"] for v in verdicts},
-        )  # fmt: skip
+            kind="book-build",
+            name=docname,
+            params=claims.get(verdicts[0]["id"]).params("ci"),
+            seeds=verdicts[0]["seeds"],
+            started=app.env.scoreboard_started,
+            finished=provenance.now(),
+            verdict={v["id"]: v["passed"] for v in verdicts},
+        )
         members[f"{docname.split('/')[-1]}/results.json"] = {
-            "provenance": meta, "runtime_s": record["runtime_s"], "verdicts": verdicts,
-        }  # fmt: skip
+            "provenance": meta,
+            "runtime_s": record["runtime_s"],
+            "verdicts": verdicts,
+        }
     if members:
         provenance.write_archive(Path(app.outdir) / ARCHIVE, members)
 

@@ -38,8 +38,9 @@ class CompiledRuns:
             np.empty_like(self._V),  # grad_V
         )
         self.losses = np.empty(batch)
-        _kernels.gd_evaluate(self._A, self._y, self._U, self._V, *self._buffers, self.losses,
-                             self._one_by_one)  # fmt: skip
+        _kernels.gd_evaluate(
+            self._A, self._y, self._U, self._V, *self._buffers, self.losses, self._one_by_one
+        )
 
     # Copies: the factors are updated in place, and a metric may keep what it was given.
     @property
@@ -61,5 +62,8 @@ class CompiledRuns:
         ``<= bounds[b]`` (or not finite). Returns the number of steps taken."""
         bounds = np.asarray(bounds, dtype=np.float64)
         arrays = (self._A, self._y, self._U, self._V, self._steps)
-        return int(self._kernels.gd_advance(*arrays, count, bounds, *self._buffers, self.losses,
-                                            self._one_by_one))  # fmt: skip
+        return int(
+            self._kernels.gd_advance(
+                *arrays, count, bounds, *self._buffers, self.losses, self._one_by_one
+            )
+        )

@@ -161,6 +161,10 @@ def divergence_context(
         yield
     except DivergenceError as exc:
         raise DivergenceError(
-            exc.iteration + offset, exc.loss, exc.step, exc.bound,
-            algorithm=algorithm or exc.algorithm, hint=hint or getattr(exc, "hint", None),
-        ) from exc  # fmt: skip
+            exc.iteration + offset,
+            exc.loss,
+            exc.step,
+            exc.bound,
+            algorithm=algorithm or exc.algorithm,
+            hint=hint or getattr(exc, "hint", None),
+        ) from exc

@@ -93,11 +93,20 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="execute a claim's notebook and print its verdict")
     run.add_argument("claim", help="claim id, e.g. M1 (see `list`)")
     run.add_argument(
-        "-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+        "-p",
+        "--param",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
         help="set a parameter of the notebook (repeatable); lists as [1, 2] or 1,2",
-    )  # fmt: skip
-    run.add_argument("--scale", choices=claims.SCALES, default="ci",
-                     help="parameter set to start from (default: ci)")  # fmt: skip
+    )
+    run.add_argument(
+        "--scale",
+        choices=claims.SCALES,
+        default="ci",
+        help="parameter set to start from (default: ci)",
+    )
     run.add_argument("--seeds", nargs="+", metavar="SEED", help="seeds to run (default 0 1 2 3 4)")
     run.add_argument("--out", type=Path, help="output folder (default: results/<claim>-<scale>)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -113,8 +122,10 @@ def cmd_list() -> int:
         print(f"{claim_id:4s} {claim.title}  [{claim.source}]")
         print(f"     notebook: {claim.notebook}")
         for p in claim_parameters(claim_id):
-            print(f"       {p.name:16s} {p.type_text():15s} default {p.default!r:14}"
-                  f" allowed {p.range_text()}")  # fmt: skip
+            print(
+                f"       {p.name:16s} {p.type_text():15s} default {p.default!r:14}"
+                f" allowed {p.range_text()}"
+            )
     try:
         folder = notebooks_folder()
     except NotebooksMissing as exc:
@@ -226,9 +237,14 @@ def _run_and_write(args, values, claim, notebook: Path, out: Path, scratch: Path
     previous = signal.signal(signal.SIGINT, _stop_kernel_and_interrupt)
     try:
         papermill.execute_notebook(
-            str(notebook), str(executed), parameters=values, cwd=str(notebook.parent),
-            progress_bar=not args.quiet, kernel_name="python3", config=kernel_config(),
-        )  # fmt: skip
+            str(notebook),
+            str(executed),
+            parameters=values,
+            cwd=str(notebook.parent),
+            progress_bar=not args.quiet,
+            kernel_name="python3",
+            config=kernel_config(),
+        )
     except papermill.PapermillExecutionError as exc:
         if exc.ename == "KeyboardInterrupt":  # the kernel was interrupted, not this process
             raise KeyboardInterrupt from None
@@ -255,19 +271,28 @@ def _run_and_write(args, values, claim, notebook: Path, out: Path, scratch: Path
     requested = verdicts.get(args.claim)
     effective = {**claim.params(args.scale), "seeds": [0, 1, 2, 3, 4], **values}
     meta = provenance.provenance(
-        kind="claim-run", name=args.claim, params=effective, seeds=effective["seeds"],
-        started=started, finished=finished,
+        kind="claim-run",
+        name=args.claim,
+        params=effective,
+        seeds=effective["seeds"],
+        started=started,
+        finished=finished,
         verdict={cid: v["passed"] for cid, v in verdicts.items()},
-    )  # fmt: skip
+    )
     figures = _figures(nb, out / "figures")
     provenance.write_npz(out / "results.npz", _arrays(record["verdicts"]))
     provenance.write_json(out / "provenance.json", meta)
     provenance.write_json(
         out / "results.json",
-        {"provenance": meta, "runtime_s": record["runtime_s"], "verdicts": record["verdicts"],
-         "notebook": notebook.name, "arrays": "results.npz",
-         "figures": [str(p.relative_to(out)) for p in figures]},
-    )  # fmt: skip
+        {
+            "provenance": meta,
+            "runtime_s": record["runtime_s"],
+            "verdicts": record["verdicts"],
+            "notebook": notebook.name,
+            "arrays": "results.npz",
+            "figures": [str(p.relative_to(out)) for p in figures],
+        },
+    )
     for verdict in record["verdicts"]:
         print(verdict["line"])
     if error is not None and error.ename not in ("ClaimFailed", "AssertionError"):

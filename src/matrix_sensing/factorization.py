@@ -162,7 +162,16 @@ def scaled_gd_factorization(
     )
     with divergence_context(algorithm="ScaledGD (matrix factorization)", hint=hint):
         return preconditioned_gd(
-            op, op._forward(M), U0, V0, step, iters, policy="scaledgd", truth=M,
-            record_every=record_every, stop_below=stop_below,
-            divergence_factor=divergence_factor, progress=progress,
-        )  # fmt: skip
+            op,
+            op._forward(M),
+            U0,
+            V0,
+            step,
+            iters,
+            policy="scaledgd",
+            truth=M,
+            record_every=record_every,
+            stop_below=stop_below,
+            divergence_factor=divergence_factor,
+            progress=progress,
+        )

@@ -335,8 +335,11 @@ def _gradient_function(op, batched: bool):
         residual = np.stack([op._forward(Ub @ Vb.T) for Ub, Vb in zip(U, V, strict=True)]) - y
         E = np.stack([op._adjoint(r) for r in residual])
         dtype = U.dtype
-        return (residual.astype(dtype, copy=False), (E @ V).astype(dtype, copy=False),
-                (E.transpose(0, 2, 1) @ U).astype(dtype, copy=False))  # fmt: skip
+        return (
+            residual.astype(dtype, copy=False),
+            (E @ V).astype(dtype, copy=False),
+            (E.transpose(0, 2, 1) @ U).astype(dtype, copy=False),
+        )
 
     return two_passes
 
@@ -345,6 +348,10 @@ def _divergence(t: int, b: int, losses, steps, bounds, batched: bool) -> Diverge
     if not batched:
         return DivergenceError(t, float(losses[b]), float(steps[b]), float(bounds[b]))
     return DivergenceError(
-        t, float(losses[b]), float(steps[b]), float(bounds[b]),
-        algorithm=f"gradient descent (run {b} of a batch of {len(steps)})", run=b,
-    )  # fmt: skip
+        t,
+        float(losses[b]),
+        float(steps[b]),
+        float(bounds[b]),
+        algorithm=f"gradient descent (run {b} of a batch of {len(steps)})",
+        run=b,
+    )

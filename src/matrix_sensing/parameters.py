@@ -26,14 +26,27 @@ _RULES = [
     (r"^(record_every|check_time)$", int, 1, True, MAX_ITERS, True),
     (r"(^|_)(iters|iterations|steps)($|_)|^(t|T)$", int, 0, True, MAX_ITERS, True),
     (r"(^|_)kappa", float, 1.0, True, None, True),
-    (r"(^|_)(fraction|corruption|outlier_fraction)$|^(rebalance_)?floor$", float, 0.0, True,
-     1.0, True),
+    (
+        r"(^|_)(fraction|corruption|outlier_fraction)$|^(rebalance_)?floor$",
+        float,
+        0.0,
+        True,
+        1.0,
+        True,
+    ),
     (r"^decay", float, 0.0, False, 1.0, True),
     (r"(^|_)window$", float, 0.0, True, None, True),
-    (r"(^|_)(alpha|step|mu|ratio|scale|magnitude|lam|lambda|damping|level|tol|unbalance|weight"
-     r"|eigenvalue|below)", float, 0.0, False, None, True),
+    (
+        r"(^|_)(alpha|step|mu|ratio|scale|magnitude|lam|lambda|damping|level|tol|unbalance|weight"
+        r"|eigenvalue|below)",
+        float,
+        0.0,
+        False,
+        None,
+        True,
+    ),
     (r"^seed", int, 0, True, None, True),
-]  # fmt: skip
+]
 
 
 class ParameterError(ValueError):

@@ -225,9 +225,13 @@ def preconditioned_gd(
                 if not (np.all(np.isfinite(U.T @ U)) and np.all(np.isfinite(V.T @ V))):
                     # The factors overflowed: a divergence, not a rank problem.
                     raise DivergenceError(
-                        t, np.inf, step, guard.bound, algorithm=algorithm,
+                        t,
+                        np.inf,
+                        step,
+                        guard.bound,
+                        algorithm=algorithm,
                         hint=_step_hint(policy, step),
-                    ) from None  # fmt: skip
+                    ) from None
                 raise ValueError(
                     f"the preconditioner V^T V + λI or U^T U + λI is singular at iteration {t} "
                     f"(λ = {lam_t:g}). Hint: ScaledGD (λ = 0) needs full-rank factors of width "

@@ -63,8 +63,11 @@ def git_state(path: Path | None = None) -> dict:
             return {"commit": None, "dirty": None}
         status = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=where, capture_output=True, text=True, timeout=10,
-        )  # fmt: skip
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return {"commit": None, "dirty": None}
     return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
@@ -73,9 +76,13 @@ def git_state(path: Path | None = None) -> dict:
 #: Environment variables that set thread counts or pick BLAS kernels; they change speed and,
 #: for the kernel choice, the rounding of every result.
 THREAD_VARIABLES = (
-    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-    "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-)  # fmt: skip
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+)
 #: The full lock of a clone, beside ``src/``; an installed wheel has none.
 LOCK_FILE = Path(__file__).resolve().parents[2] / "requirements.txt"
 
@@ -94,8 +101,7 @@ def blas() -> list[dict]:
     (threadpoolctl)."""
     from threadpoolctl import threadpool_info
 
-    keys = ("user_api", "internal_api", "version", "num_threads", "threading_layer",
-            "architecture")  # fmt: skip
+    keys = ("user_api", "internal_api", "version", "num_threads", "threading_layer", "architecture")
     return [{key: info.get(key) for key in keys} for info in threadpool_info()]
 
 
@@ -263,8 +269,10 @@ def read_json(path) -> dict:
     except ValueError:  # NaN or Infinity literals: never written by write_json
         digest = None
     if digest is None or data.get(CHECKSUM) != digest:
-        raise CorruptResultError(f"{path}: its content does not match its {CHECKSUM} checksum "
-                                 "(altered or damaged); not trusted")  # fmt: skip
+        raise CorruptResultError(
+            f"{path}: its content does not match its {CHECKSUM} checksum "
+            "(altered or damaged); not trusted"
+        )
     return content
 
 
@@ -281,8 +289,16 @@ def read_npz(path) -> dict[str, np.ndarray]:
             raise ValueError(f"checksum mismatch in member {damaged!r}")
         with np.load(path, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}
-    except (OSError, ValueError, EOFError, KeyError, NotImplementedError, MemoryError,
-            zipfile.BadZipFile, zlib.error) as exc:  # fmt: skip
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        KeyError,
+        NotImplementedError,
+        MemoryError,
+        zipfile.BadZipFile,
+        zlib.error,
+    ) as exc:
         raise CorruptResultError(f"{path}: not a readable array file ({exc})") from exc
 
 

@@ -147,9 +147,19 @@ def subgradient_method(
     ``truth``, ``test_error``.
     """
     return _subgradient_loop(
-        op, y, U0, V0, step0, decay, iters, truth, record_every, metrics, divergence_factor,
+        op,
+        y,
+        U0,
+        V0,
+        step0,
+        decay,
+        iters,
+        truth,
+        record_every,
+        metrics,
+        divergence_factor,
         progress,
-    )  # fmt: skip
+    )
 
 
 def symmetric_subgradient_method(
@@ -174,9 +184,19 @@ def symmetric_subgradient_method(
     as ``f(U, U)``; the returned ``V`` is ``U``).
     """
     return _subgradient_loop(
-        op, y, U0, None, step0, decay, iters, truth, record_every, metrics, divergence_factor,
+        op,
+        y,
+        U0,
+        None,
+        step0,
+        decay,
+        iters,
+        truth,
+        record_every,
+        metrics,
+        divergence_factor,
         progress,
-    )  # fmt: skip
+    )
 
 
 def symmetric_l2_gd(
@@ -205,15 +225,37 @@ def symmetric_l2_gd(
     corrupted measurements); this function keeps a single factor.
     """
     return _subgradient_loop(
-        op, y, U0, None, step, 1.0, iters, truth, record_every, metrics, divergence_factor,
-        progress, loss="l2",
-    )  # fmt: skip
+        op,
+        y,
+        U0,
+        None,
+        step,
+        1.0,
+        iters,
+        truth,
+        record_every,
+        metrics,
+        divergence_factor,
+        progress,
+        loss="l2",
+    )
 
 
 def _subgradient_loop(
-    op, y, U0, V0, step0, decay, iters, truth, record_every, metrics, divergence_factor,
-    progress, loss="l1",
-) -> GDResult:  # fmt: skip
+    op,
+    y,
+    U0,
+    V0,
+    step0,
+    decay,
+    iters,
+    truth,
+    record_every,
+    metrics,
+    divergence_factor,
+    progress,
+    loss="l1",
+) -> GDResult:
     """The loop behind the three methods, which validates their arguments. ``V0 is None``
     selects the symmetric model ``U U^T``. ``loss="l1"``: ``(1/√m) ||r||_1`` with weights
     ``w = sign(r)/√m``; ``loss="l2"``: ``1/2 ||r||^2`` (asymmetric) or ``1/4 ||r||^2``

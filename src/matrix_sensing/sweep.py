@@ -32,8 +32,19 @@ from .operators import GaussianSensing
 from .targets import low_rank_target
 
 
-def phase_point(*, n1: int, n2: int, r: int, m: int, k: int, alpha: float, step: float,
-                iters: int, kappa: float, seed: int) -> dict:  # fmt: skip
+def phase_point(
+    *,
+    n1: int,
+    n2: int,
+    r: int,
+    m: int,
+    k: int,
+    alpha: float,
+    step: float,
+    iters: int,
+    kappa: float,
+    seed: int,
+) -> dict:
     """One point of the phase-transition diagram: overparameterized GD (width ``k``) from a
     small random initialization ``alpha`` on a rank-``r`` problem with ``m`` measurements.
     Returns the final relative test error and train loss (a diverged run counts as a
@@ -47,8 +58,9 @@ def phase_point(*, n1: int, n2: int, r: int, m: int, k: int, alpha: float, step:
     op = GaussianSensing(m, (n1, n2), seed=operator_seed)
     U0, V0 = small_random_init(n1, n2, k, alpha, seed=init_seed)
     try:
-        result = factorized_gd(op, op(truth), U0, V0, step, iters, truth=truth,
-                               record_every=max(iters, 1))  # fmt: skip
+        result = factorized_gd(
+            op, op(truth), U0, V0, step, iters, truth=truth, record_every=max(iters, 1)
+        )
     except DivergenceError as exc:
         inf = float("inf")
         return {"test_error": inf, "train_loss": inf, "diverged_at": exc.iteration}
@@ -66,23 +78,45 @@ SWEEPS: dict[str, tuple[Callable[..., dict], dict[str, dict]]] = {
         phase_point,
         {
             "ci": {
-                "n1": 20, "n2": 20, "k": 20, "kappa": 1.0, "alpha": 1e-6, "step": 0.25,
-                "iters": 800, "r": [1, 2, 3, 4], "m": [40, 80, 120, 160, 200, 240, 320, 400],
+                "n1": 20,
+                "n2": 20,
+                "k": 20,
+                "kappa": 1.0,
+                "alpha": 1e-6,
+                "step": 0.25,
+                "iters": 800,
+                "r": [1, 2, 3, 4],
+                "m": [40, 80, 120, 160, 200, 240, 320, 400],
                 "seed": [0, 1, 2],
             },
             # Seconds, not minutes: for trying the command and for the interruption tests.
             "smoke": {
-                "n1": 16, "n2": 16, "k": 16, "kappa": 1.0, "alpha": 1e-4, "step": 0.25,
-                "iters": 600, "r": [1, 2, 3], "m": [60, 120, 180, 240], "seed": [0, 1, 2, 3],
+                "n1": 16,
+                "n2": 16,
+                "k": 16,
+                "kappa": 1.0,
+                "alpha": 1e-4,
+                "step": 0.25,
+                "iters": 600,
+                "r": [1, 2, 3],
+                "m": [60, 120, 180, 240],
+                "seed": [0, 1, 2, 3],
             },
             "paper": {
-                "n1": 40, "n2": 30, "k": 40, "kappa": 2.0, "alpha": 1e-6, "step": 0.25,
-                "iters": 1500, "r": [1, 2, 3, 4, 5, 6],
-                "m": [70, 140, 210, 280, 350, 420, 560, 700, 840, 1050], "seed": list(range(10)),
+                "n1": 40,
+                "n2": 30,
+                "k": 40,
+                "kappa": 2.0,
+                "alpha": 1e-6,
+                "step": 0.25,
+                "iters": 1500,
+                "r": [1, 2, 3, 4, 5, 6],
+                "m": [70, 140, 210, 280, 350, 420, 560, 700, 840, 1050],
+                "seed": list(range(10)),
             },
         },
     ),
-}  # fmt: skip
+}
 
 
 def grid(description: dict) -> list[dict]:
@@ -183,16 +217,27 @@ def run_sweep(
 def _run_locked(name, configs, out: Path, scheduler, workers, progress) -> list[dict]:
     todo = [c for c in configs if not _done(out / f"{config_key(name, c)}.json", name, c)]
     # The context closes the bar on Ctrl-C too, so the one-line message comes after it.
-    with tqdm(total=len(configs), initial=len(configs) - len(todo), desc=name,
-              disable=not progress, unit="run") as bar:  # fmt: skip
+    with tqdm(
+        total=len(configs),
+        initial=len(configs) - len(todo),
+        desc=name,
+        disable=not progress,
+        unit="run",
+    ) as bar:
 
         def save(config, result, started, finished):
             meta = provenance.provenance(
-                kind="sweep-point", name=name, params=config, seeds=[config.get("seed")],
-                started=started, finished=finished, verdict=None,
-            )  # fmt: skip
-            provenance.write_json(out / f"{config_key(name, config)}.json",
-                                  {"provenance": meta, "result": result})  # fmt: skip
+                kind="sweep-point",
+                name=name,
+                params=config,
+                seeds=[config.get("seed")],
+                started=started,
+                finished=finished,
+                verdict=None,
+            )
+            provenance.write_json(
+                out / f"{config_key(name, config)}.json", {"provenance": meta, "result": result}
+            )
             bar.update()
 
         if todo:
@@ -218,8 +263,9 @@ def _execute(name, todo, save, scheduler, workers) -> None:
         for config in todo:
             save(*_run_one(name, config))
     else:
-        pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count(),
-                                   initializer=_ignore_sigint)  # fmt: skip
+        pool = ProcessPoolExecutor(
+            max_workers=workers or os.cpu_count(), initializer=_ignore_sigint
+        )
         try:
             with _sigint_blocked():  # the pool starts its processes on submit
                 futures = [pool.submit(_run_one, name, c) for c in todo]
@@ -237,8 +283,9 @@ def records_table(records: list[dict]) -> dict[str, np.ndarray]:
 
     # JSON holds non-finite floats as strings ("inf" for a diverged run).
     def column(key):
-        return np.asarray([float(row[key]) if isinstance(row[key], str) else row[key]
-                           for row in rows])  # fmt: skip
+        return np.asarray(
+            [float(row[key]) if isinstance(row[key], str) else row[key] for row in rows]
+        )
 
     return {key: column(key) for key in rows[0]} if rows else {}
 
@@ -247,8 +294,12 @@ def add_sweep_parser(sub) -> None:
     parser = sub.add_parser("sweep", help="run a sweep over a grid (local processes or Dask)")
     parser.add_argument("name", help=f"one of {sorted(SWEEPS)}")
     scales = sorted({scale for _, grids in SWEEPS.values() for scale in grids})
-    parser.add_argument("--scale", choices=scales, default="ci",
-                        help="grid size: smoke (seconds), ci (default) or paper")  # fmt: skip
+    parser.add_argument(
+        "--scale",
+        choices=scales,
+        default="ci",
+        help="grid size: smoke (seconds), ci (default) or paper",
+    )
     parser.add_argument("--out", type=Path, help="output folder (default: results/<name>-<scale>)")
     parser.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
     parser.add_argument("--workers", type=int, help="local processes (default: CPU count)")
@@ -270,8 +321,14 @@ def cmd_sweep(args) -> int:
     configs = grid(grids[args.scale])
     out = args.out or Path("results") / f"{args.name}-{args.scale}"
     try:
-        records = run_sweep(args.name, configs, out, scheduler=args.scheduler,
-                            workers=args.workers, progress=not args.quiet)  # fmt: skip
+        records = run_sweep(
+            args.name,
+            configs,
+            out,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            progress=not args.quiet,
+        )
         with provenance._exclusive(out):
             provenance.write_npz(out / "table.npz", records_table(records))
     except provenance.FolderBusy as exc:
@@ -279,7 +336,8 @@ def cmd_sweep(args) -> int:
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: no traceback
         done = sum(_done(out / f"{config_key(args.name, c)}.json", args.name, c) for c in configs)
-        raise Interrupted(f"{done} of {len(configs)} runs are saved in {out}; "
-                          "the same command resumes the sweep") from None  # fmt: skip
+        raise Interrupted(
+            f"{done} of {len(configs)} runs are saved in {out}; the same command resumes the sweep"
+        ) from None
     print(f"{len(records)} runs in {out} (table: {out / 'table.npz'})")
     return EXIT_PASS

@@ -23,8 +23,13 @@ from . import _validation as check
 from ._factors import DivergenceGuard, check_factors, check_operator, check_run_options, check_truth
 from .targets import psd_target
 
-__all__ = ["SymmetricGDResult", "SymmetricGaussianSensing", "psd_target", "symmetric_gd",
-           "symmetric_loss"]  # fmt: skip
+__all__ = [
+    "SymmetricGDResult",
+    "SymmetricGaussianSensing",
+    "psd_target",
+    "symmetric_gd",
+    "symmetric_loss",
+]
 
 
 class SymmetricGaussianSensing:

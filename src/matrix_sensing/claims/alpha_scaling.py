@@ -16,18 +16,34 @@ from ._registry import Claim, Threshold, register
 # α grids, T and step.
 ALPHA_SCALING_SCALES = {
     "ci": {
-        "n1": 40, "n2": 30, "r": 2, "kappa": 2.0, "m": 560, "k": 40, "step": 0.25,
-        "alphas_error": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7], "iters_error": 2500,
-        "alphas_escape": [1e-2, 1e-4, 1e-6, 1e-8], "escape_level": 0.1,
+        "n1": 40,
+        "n2": 30,
+        "r": 2,
+        "kappa": 2.0,
+        "m": 560,
+        "k": 40,
+        "step": 0.25,
+        "alphas_error": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7],
+        "iters_error": 2500,
+        "alphas_escape": [1e-2, 1e-4, 1e-6, 1e-8],
+        "escape_level": 0.1,
         "max_iters_escape": 1000,
     },
     "paper": {
-        "n1": 100, "n2": 80, "r": 3, "kappa": 2.0, "m": 2160, "k": 100, "step": 0.25,
-        "alphas_error": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7], "iters_error": 2500,
-        "alphas_escape": [1e-2, 1e-4, 1e-6, 1e-8], "escape_level": 0.1,
+        "n1": 100,
+        "n2": 80,
+        "r": 3,
+        "kappa": 2.0,
+        "m": 2160,
+        "k": 100,
+        "step": 0.25,
+        "alphas_error": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7],
+        "iters_error": 2500,
+        "alphas_escape": [1e-2, 1e-4, 1e-6, 1e-8],
+        "escape_level": 0.1,
         "max_iters_escape": 1000,
     },
-}  # fmt: skip
+}
 NOTEBOOK = "notebooks/m3_m4_alpha_scaling.ipynb"
 
 M3_THRESHOLDS = (

@@ -13,14 +13,32 @@ from ._registry import Claim, Threshold, register
 # at α=1e-6; the paper scale is the M1 paper scale (every dimension ~2.5x at m ≈ 4r(n1+n2)).
 BALANCING_SCALES = {
     "ci": {
-        "n1": 40, "n2": 30, "r": 2, "kappa": 2.0, "m": 560, "k": 40, "alpha": 1e-6,
-        "step": 0.25, "iters": 1500, "step_factors": [2.0, 0.5], "unbalance": 100.0,
+        "n1": 40,
+        "n2": 30,
+        "r": 2,
+        "kappa": 2.0,
+        "m": 560,
+        "k": 40,
+        "alpha": 1e-6,
+        "step": 0.25,
+        "iters": 1500,
+        "step_factors": [2.0, 0.5],
+        "unbalance": 100.0,
     },
     "paper": {
-        "n1": 100, "n2": 80, "r": 3, "kappa": 2.0, "m": 2160, "k": 100, "alpha": 1e-6,
-        "step": 0.25, "iters": 2000, "step_factors": [2.0, 0.5], "unbalance": 100.0,
+        "n1": 100,
+        "n2": 80,
+        "r": 3,
+        "kappa": 2.0,
+        "m": 2160,
+        "k": 100,
+        "alpha": 1e-6,
+        "step": 0.25,
+        "iters": 2000,
+        "step_factors": [2.0, 0.5],
+        "unbalance": 100.0,
     },
-}  # fmt: skip
+}
 
 
 def measure(run: Run) -> dict[str, float]:

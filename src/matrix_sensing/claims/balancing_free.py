@@ -20,14 +20,26 @@ from ._registry import Claim, Threshold, register
 # paper scale doubles n1 and n2 at the same m = 6r(n1+n2).
 BALANCING_FREE_SCALES = {
     "ci": {
-        "n1": 40, "n2": 30, "r": 3, "kappa": 2.0, "m": 1260, "step": 0.3, "iters": 250,
+        "n1": 40,
+        "n2": 30,
+        "r": 3,
+        "kappa": 2.0,
+        "m": 1260,
+        "step": 0.3,
+        "iters": 250,
         "balance_weight": 0.5,
     },
     "paper": {
-        "n1": 80, "n2": 60, "r": 3, "kappa": 2.0, "m": 2520, "step": 0.3, "iters": 250,
+        "n1": 80,
+        "n2": 60,
+        "r": 3,
+        "kappa": 2.0,
+        "m": 2520,
+        "step": 0.3,
+        "iters": 250,
         "balance_weight": 0.5,
     },
-}  # fmt: skip
+}
 
 LEVEL = 1e-6  # N5's "error < 1e-6": the level whose first crossing is timed
 

@@ -18,16 +18,28 @@ from ._registry import Claim, Threshold, register
 # t² L(t) is compared.
 CURSE_SCALES = {
     "ci": {
-        "n": 30, "eigenvalues": [1.0, 0.8, 0.6], "m": 600, "widths": [3, 4, 6],
-        "init_scale": 1e-2, "step": 0.3, "iters": 8000,
-        "check_times": [1000, 2000, 4000, 8000], "record_every": 10,
+        "n": 30,
+        "eigenvalues": [1.0, 0.8, 0.6],
+        "m": 600,
+        "widths": [3, 4, 6],
+        "init_scale": 1e-2,
+        "step": 0.3,
+        "iters": 8000,
+        "check_times": [1000, 2000, 4000, 8000],
+        "record_every": 10,
     },
     "paper": {
-        "n": 60, "eigenvalues": [1.0, 0.8, 0.6], "m": 1200, "widths": [3, 4, 6],
-        "init_scale": 1e-2, "step": 0.3, "iters": 16000,
-        "check_times": [1000, 2000, 4000, 8000, 16000], "record_every": 10,
+        "n": 60,
+        "eigenvalues": [1.0, 0.8, 0.6],
+        "m": 1200,
+        "widths": [3, 4, 6],
+        "init_scale": 1e-2,
+        "step": 0.3,
+        "iters": 16000,
+        "check_times": [1000, 2000, 4000, 8000, 16000],
+        "record_every": 10,
     },
-}  # fmt: skip
+}
 
 # N1: at k = r the loss falls below EXACT_LEVEL within EXACT_DEADLINE iterations (a
 # calibration at CPU scale, not the paper's numbers; see

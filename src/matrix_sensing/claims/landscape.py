@@ -15,14 +15,30 @@ from ._registry import Claim, Threshold, register
 # starts).
 LANDSCAPE_SCALES = {
     "ci": {
-        "n1": 20, "n2": 15, "r": 2, "kappa": 2.0, "m": 280, "starts": 50, "alpha": 0.5,
-        "step": 0.35, "iters": 1500, "record_every": 10,
+        "n1": 20,
+        "n2": 15,
+        "r": 2,
+        "kappa": 2.0,
+        "m": 280,
+        "starts": 50,
+        "alpha": 0.5,
+        "step": 0.35,
+        "iters": 1500,
+        "record_every": 10,
     },
     "paper": {
-        "n1": 40, "n2": 30, "r": 2, "kappa": 2.0, "m": 560, "starts": 50, "alpha": 0.35,
-        "step": 0.35, "iters": 1500, "record_every": 10,
+        "n1": 40,
+        "n2": 30,
+        "r": 2,
+        "kappa": 2.0,
+        "m": 560,
+        "starts": 50,
+        "alpha": 0.35,
+        "step": 0.35,
+        "iters": 1500,
+        "record_every": 10,
     },
-}  # fmt: skip
+}
 
 
 def measure(run: Run) -> dict[str, float]:

@@ -11,16 +11,34 @@ from ._registry import Claim, Threshold, register
 # The paper scale grows every dimension ~2.5x at the same oversampling m ≈ 4r(n1+n2).
 SMALL_VS_LARGE_SCALES = {
     "ci": {
-        "n1": 40, "n2": 30, "r": 2, "kappa": 2.0, "m": 560, "k": 40,
-        "alpha_small": 1e-6, "alpha_large": 1.0, "step_small": 0.25, "step_large": 0.1,
-        "iters_small": 1500, "iters_large": 3000,
+        "n1": 40,
+        "n2": 30,
+        "r": 2,
+        "kappa": 2.0,
+        "m": 560,
+        "k": 40,
+        "alpha_small": 1e-6,
+        "alpha_large": 1.0,
+        "step_small": 0.25,
+        "step_large": 0.1,
+        "iters_small": 1500,
+        "iters_large": 3000,
     },
     "paper": {
-        "n1": 100, "n2": 80, "r": 3, "kappa": 2.0, "m": 2160, "k": 100,
-        "alpha_small": 1e-6, "alpha_large": 1.0, "step_small": 0.25, "step_large": 0.1,
-        "iters_small": 2000, "iters_large": 4000,
+        "n1": 100,
+        "n2": 80,
+        "r": 3,
+        "kappa": 2.0,
+        "m": 2160,
+        "k": 100,
+        "alpha_small": 1e-6,
+        "alpha_large": 1.0,
+        "step_small": 0.25,
+        "step_large": 0.1,
+        "iters_small": 2000,
+        "iters_large": 4000,
     },
-}  # fmt: skip
+}
 
 
 def _final(run: Run, name: str, metric: str) -> float:

@@ -16,16 +16,24 @@ from ._registry import Claim, Threshold, register
 # min_trace_certificate). Full width k = n, μ = 0.5. The paper scale is n = 30, m = 200.
 NUCLEAR_NORM_SCALES = {
     "ci": {
-        "n": 20, "r": 2, "kappa": 2.0, "m": 100,
-        "alphas": [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8], "step": 0.5,
+        "n": 20,
+        "r": 2,
+        "kappa": 2.0,
+        "m": 100,
+        "alphas": [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8],
+        "step": 0.5,
         "iters": 2000,
     },
     "paper": {
-        "n": 30, "r": 2, "kappa": 2.0, "m": 200,
-        "alphas": [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8], "step": 0.5,
+        "n": 30,
+        "r": 2,
+        "kappa": 2.0,
+        "m": 200,
+        "alphas": [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8],
+        "step": 0.5,
         "iters": 2000,
     },
-}  # fmt: skip
+}
 
 
 def measure(run: Run) -> dict[str, float]:

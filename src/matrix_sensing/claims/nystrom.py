@@ -14,14 +14,30 @@ from ._registry import Claim, Threshold, register
 # paper's numbers). The paper scale: n=200, r=k=10, κ=100.
 NYSTROM_SCALES = {
     "ci": {
-        "n": 30, "r": 3, "kappa": 10.0, "k": 3, "alpha": 1e-2, "alpha_small": 1e-6,
-        "step": 0.5, "iters": 80, "level_start": 1e-1, "level_end": 1e-11,
+        "n": 30,
+        "r": 3,
+        "kappa": 10.0,
+        "k": 3,
+        "alpha": 1e-2,
+        "alpha_small": 1e-6,
+        "step": 0.5,
+        "iters": 80,
+        "level_start": 1e-1,
+        "level_end": 1e-11,
     },
     "paper": {
-        "n": 200, "r": 10, "kappa": 100.0, "k": 10, "alpha": 1e-2, "alpha_small": 1e-6,
-        "step": 0.5, "iters": 80, "level_start": 1e-1, "level_end": 1e-11,
+        "n": 200,
+        "r": 10,
+        "kappa": 100.0,
+        "k": 10,
+        "alpha": 1e-2,
+        "alpha_small": 1e-6,
+        "step": 0.5,
+        "iters": 80,
+        "level_start": 1e-1,
+        "level_end": 1e-11,
     },
-}  # fmt: skip
+}
 
 N8 = register(
     Claim(

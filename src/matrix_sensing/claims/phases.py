@@ -39,14 +39,28 @@ NOTEBOOK = "notebooks/m5_m7_phases.ipynb"
 # σ_2/||X||_F).
 PHASES_SCALES = {
     "ci": {
-        "n1": 40, "n2": 30, "r": 2, "kappa": 2.0, "m": 1120, "k": 40,
-        "alpha": 1e-8, "step": 0.25, "iters": 350,
+        "n1": 40,
+        "n2": 30,
+        "r": 2,
+        "kappa": 2.0,
+        "m": 1120,
+        "k": 40,
+        "alpha": 1e-8,
+        "step": 0.25,
+        "iters": 350,
     },
     "paper": {
-        "n1": 100, "n2": 75, "r": 2, "kappa": 2.0, "m": 2800, "k": 100,
-        "alpha": 1e-8, "step": 0.25, "iters": 400,
+        "n1": 100,
+        "n2": 75,
+        "r": 2,
+        "kappa": 2.0,
+        "m": 2800,
+        "k": 100,
+        "alpha": 1e-8,
+        "step": 0.25,
+        "iters": 400,
     },
-}  # fmt: skip
+}
 
 
 def measure_spectral(run: Run) -> dict[str, float]:

@@ -18,18 +18,42 @@ from ._registry import Claim, Threshold, register
 # m/(r(n1+n2)) = 4.
 PRECONDITIONING_SCALES = {
     "ci": {
-        "n1": 30, "n2": 30, "r": 3, "m": 720, "k": 6, "kappas": [1.0, 10.0, 100.0],
-        "alpha": 1e-5, "tol": 1e-3, "step_gd": 0.5, "max_iters_gd": 4000,
-        "step_precond": 0.5, "lam": 1e-3, "max_iters_precond": 500, "floor_kappa": 10.0,
-        "floor_alphas": [1e-2, 1e-4, 1e-6], "floor_iters": 400,
+        "n1": 30,
+        "n2": 30,
+        "r": 3,
+        "m": 720,
+        "k": 6,
+        "kappas": [1.0, 10.0, 100.0],
+        "alpha": 1e-5,
+        "tol": 1e-3,
+        "step_gd": 0.5,
+        "max_iters_gd": 4000,
+        "step_precond": 0.5,
+        "lam": 1e-3,
+        "max_iters_precond": 500,
+        "floor_kappa": 10.0,
+        "floor_alphas": [1e-2, 1e-4, 1e-6],
+        "floor_iters": 400,
     },
     "paper": {
-        "n1": 60, "n2": 60, "r": 3, "m": 1440, "k": 6, "kappas": [1.0, 10.0, 100.0],
-        "alpha": 1e-5, "tol": 1e-3, "step_gd": 0.5, "max_iters_gd": 4000,
-        "step_precond": 0.5, "lam": 1e-3, "max_iters_precond": 500, "floor_kappa": 10.0,
-        "floor_alphas": [1e-2, 1e-4, 1e-6], "floor_iters": 400,
+        "n1": 60,
+        "n2": 60,
+        "r": 3,
+        "m": 1440,
+        "k": 6,
+        "kappas": [1.0, 10.0, 100.0],
+        "alpha": 1e-5,
+        "tol": 1e-3,
+        "step_gd": 0.5,
+        "max_iters_gd": 4000,
+        "step_precond": 0.5,
+        "lam": 1e-3,
+        "max_iters_precond": 500,
+        "floor_kappa": 10.0,
+        "floor_alphas": [1e-2, 1e-4, 1e-6],
+        "floor_iters": 400,
     },
-}  # fmt: skip
+}
 
 
 def measure_n7(run: Run) -> dict[str, float]:

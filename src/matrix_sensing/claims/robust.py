@@ -17,16 +17,36 @@ from ._registry import Claim, Threshold, register
 # when ||X||_F is larger.)
 ROBUST_SCALES = {
     "ci": {
-        "n": 20, "r": 2, "kappa": 1.0, "m": 600, "k": 20, "fraction": 0.2, "magnitude": 10.0,
-        "alpha": 1e-6, "step0": 0.05, "decay": 0.997, "iters": 3000, "step_l2": 0.25,
+        "n": 20,
+        "r": 2,
+        "kappa": 1.0,
+        "m": 600,
+        "k": 20,
+        "fraction": 0.2,
+        "magnitude": 10.0,
+        "alpha": 1e-6,
+        "step0": 0.05,
+        "decay": 0.997,
+        "iters": 3000,
+        "step_l2": 0.25,
         "iters_l2": 1000,
     },
     "paper": {
-        "n": 40, "r": 2, "kappa": 1.0, "m": 1200, "k": 40, "fraction": 0.2, "magnitude": 10.0,
-        "alpha": 1e-6, "step0": 0.05, "decay": 0.997, "iters": 3000, "step_l2": 0.25,
+        "n": 40,
+        "r": 2,
+        "kappa": 1.0,
+        "m": 1200,
+        "k": 40,
+        "fraction": 0.2,
+        "magnitude": 10.0,
+        "alpha": 1e-6,
+        "step0": 0.05,
+        "decay": 0.997,
+        "iters": 3000,
+        "step_l2": 0.25,
         "iters_l2": 1000,
     },
-}  # fmt: skip
+}
 
 
 def _final(run: Run, name: str) -> float:

@@ -15,16 +15,34 @@ from ._registry import Claim, Threshold, register
 # size, T = 2000.
 WIDTH_SCALES = {
     "ci": {
-        "n1": 40, "n2": 30, "r": 2, "kappa": 2.0, "m": 560, "widths": [2, 4, 10, 40, 80],
-        "alpha": 1e-6, "step": 0.25, "iters": 1500, "escape_level": 0.1,
-        "extra_width": 40, "extra_alphas": [1e-4, 1e-8],
+        "n1": 40,
+        "n2": 30,
+        "r": 2,
+        "kappa": 2.0,
+        "m": 560,
+        "widths": [2, 4, 10, 40, 80],
+        "alpha": 1e-6,
+        "step": 0.25,
+        "iters": 1500,
+        "escape_level": 0.1,
+        "extra_width": 40,
+        "extra_alphas": [1e-4, 1e-8],
     },
     "paper": {
-        "n1": 100, "n2": 80, "r": 3, "kappa": 2.0, "m": 2160, "widths": [3, 6, 15, 100, 200],
-        "alpha": 1e-6, "step": 0.25, "iters": 2000, "escape_level": 0.1,
-        "extra_width": 100, "extra_alphas": [1e-4, 1e-8],
+        "n1": 100,
+        "n2": 80,
+        "r": 3,
+        "kappa": 2.0,
+        "m": 2160,
+        "widths": [3, 6, 15, 100, 200],
+        "alpha": 1e-6,
+        "step": 0.25,
+        "iters": 2000,
+        "escape_level": 0.1,
+        "extra_width": 100,
+        "extra_alphas": [1e-4, 1e-8],
     },
-}  # fmt: skip
+}
 
 M10_THRESHOLDS = (
     # "all generalize": the largest final test error over the widths, with M1's threshold.

@@ -88,9 +88,18 @@ def escape_time(history: dict, level: float) -> float:
 
 
 def run_in_chunks(
-    op, y, U0, V0, steps: Sequence[float], iters: Sequence[int], truth, *, level: float,
-    chunk: int, then_every: int | None = None,
-) -> list[GDResult]:  # fmt: skip
+    op,
+    y,
+    U0,
+    V0,
+    steps: Sequence[float],
+    iters: Sequence[int],
+    truth,
+    *,
+    level: float,
+    chunk: int,
+    then_every: int | None = None,
+) -> list[GDResult]:
     """Runs of gradient descent recorded at every iteration until shortly after the escape.
 
     Run ``b`` starts from ``(U0[b], V0[b])`` (stacks (B, n1, k), (B, n2, k)) with step
@@ -142,8 +151,11 @@ def run_in_chunks(
         for (start, length, every), runs in groups.items():
             if len(runs) == 1:
                 b = runs[0]
-                results = [factorized_gd(op, y, U[b], V[b], steps[b], length, truth=truth,
-                                         record_every=every)]  # fmt: skip
+                results = [
+                    factorized_gd(
+                        op, y, U[b], V[b], steps[b], length, truth=truth, record_every=every
+                    )
+                ]
             else:
                 results = factorized_gd(
                     op,

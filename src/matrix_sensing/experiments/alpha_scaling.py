@@ -58,9 +58,17 @@ def check_alphas(name: str, alphas, *, minimum_count: int = 3) -> list[float]:
 
 
 def run_until_escape(
-    op, y, U0, V0, step: float, truth, *, level: float, max_iters: int,
+    op,
+    y,
+    U0,
+    V0,
+    step: float,
+    truth,
+    *,
+    level: float,
+    max_iters: int,
     chunk: int = ESCAPE_CHUNK,
-) -> GDResult:  # fmt: skip
+) -> GDResult:
     """Gradient descent recorded at every iteration that stops soon after the escape.
 
     Runs :func:`~matrix_sensing.factorized_gd` in chunks of ``chunk`` iterations, each
@@ -74,8 +82,7 @@ def run_until_escape(
     level = check.real("level", level, positive=True)
     max_iters = check.integer("max_iters", max_iters, minimum=1)
     chunk = check.integer("chunk", chunk, minimum=1)
-    (result,) = run_in_chunks(op, y, U0, V0, [step], [max_iters], truth, level=level,
-                              chunk=chunk)  # fmt: skip
+    (result,) = run_in_chunks(op, y, U0, V0, [step], [max_iters], truth, level=level, chunk=chunk)
     return result
 
 
@@ -100,9 +107,16 @@ def escape_fit(alphas, times):
 
 
 def final_errors(
-    op, y, truth, init, alphas: Sequence[float], step: float, iters: int,
-    record_every: int = 10, dtype=np.float64,
-) -> tuple[dict[float, GDResult], np.ndarray, np.ndarray]:  # fmt: skip
+    op,
+    y,
+    truth,
+    init,
+    alphas: Sequence[float],
+    step: float,
+    iters: int,
+    record_every: int = 10,
+    dtype=np.float64,
+) -> tuple[dict[float, GDResult], np.ndarray, np.ndarray]:
     """Run ``iters`` iterations from ``init(alpha)`` = ``(U_0, V_0)`` for each α.
 
     Returns the results by α and the final relative test errors
@@ -158,11 +172,19 @@ def alpha_scaling(
     ``sigma_r``, the smallest non-zero singular value of the target.
     """
     params = {
-        "n1": n1, "n2": n2, "r": r, "kappa": kappa, "m": m, "k": k, "step": step,
-        "alphas_error": alphas_error, "iters_error": iters_error,
-        "alphas_escape": alphas_escape, "escape_level": escape_level,
+        "n1": n1,
+        "n2": n2,
+        "r": r,
+        "kappa": kappa,
+        "m": m,
+        "k": k,
+        "step": step,
+        "alphas_error": alphas_error,
+        "iters_error": iters_error,
+        "alphas_escape": alphas_escape,
+        "escape_level": escape_level,
         "max_iters_escape": max_iters_escape,
-    }  # fmt: skip
+    }
     # Check every parameter under its own name before any long run starts.
     k = check.integer("k", k, minimum=1)
     step = check.real("step", step, positive=True)
@@ -199,9 +221,16 @@ def alpha_scaling(
     ]
     inits = [init(alpha) for *_, alpha in cases]
     escapes = run_in_chunks(
-        op, y, [U for U, _ in inits], [V for _, V in inits], [c[2] for c in cases],
-        [c[3] for c in cases], truth, level=escape_level, chunk=ESCAPE_CHUNK,
-    )  # fmt: skip
+        op,
+        y,
+        [U for U, _ in inits],
+        [V for _, V in inits],
+        [c[2] for c in cases],
+        [c[3] for c in cases],
+        truth,
+        level=escape_level,
+        chunk=ESCAPE_CHUNK,
+    )
     times = np.full((len(steps), len(alphas_escape)), np.nan)
     for (i, j, mu, _, alpha), result in zip(cases, escapes, strict=True):
         run.results[f"escape/step={mu:g}/alpha={alpha:g}"] = result

@@ -46,9 +46,13 @@ def identity_residual(U, V, U_next, V_next, E, step: float) -> tuple[float, floa
     step = check.real("step", step, positive=True)
     EV, EtU = E @ V, E.T @ U
     terms = (
-        U_next.T @ U_next, -(V_next.T @ V_next), -(U.T @ U), V.T @ V,
-        -(step**2) * (EV.T @ EV), step**2 * (EtU.T @ EtU),
-    )  # fmt: skip
+        U_next.T @ U_next,
+        -(V_next.T @ V_next),
+        -(U.T @ U),
+        V.T @ V,
+        -(step**2) * (EV.T @ EV),
+        step**2 * (EtU.T @ EtU),
+    )
     residual = float(np.linalg.norm(sum(terms)))
     scale = float(sum(np.linalg.norm(term) for term in terms))
     return residual, scale
@@ -130,9 +134,18 @@ def implicit_balancing(
     ``identity_error``, for the steps t -> t+1 of ``"base"``.
     """
     params = {
-        "n1": n1, "n2": n2, "r": r, "kappa": kappa, "m": m, "k": k, "alpha": alpha,
-        "step": step, "iters": iters, "step_factors": step_factors, "unbalance": unbalance,
-    }  # fmt: skip
+        "n1": n1,
+        "n2": n2,
+        "r": r,
+        "kappa": kappa,
+        "m": m,
+        "k": k,
+        "alpha": alpha,
+        "step": step,
+        "iters": iters,
+        "step_factors": step_factors,
+        "unbalance": unbalance,
+    }
     # Check every parameter under its own name before any long run starts.
     for name in ("n1", "n2", "r", "m", "k"):
         check.integer(name, params[name], minimum=1)
@@ -154,15 +167,30 @@ def implicit_balancing(
 
     monitor = _IdentityMonitor(op, y, step)
     run.results["base"] = factorized_gd(
-        op, y, U0, V0, step, iters, truth=truth, record_every=1,
-        metrics={"identity_error": monitor, "drift": drift}, progress=progress,
-    )  # fmt: skip
+        op,
+        y,
+        U0,
+        V0,
+        step,
+        iters,
+        truth=truth,
+        record_every=1,
+        metrics={"identity_error": monitor, "drift": drift},
+        progress=progress,
+    )
     for factor in factors:
         run.results[f"step_x{factor:g}"] = factorized_gd(
-            op, y, U0, V0, factor * step, max(1, round(iters / factor)), truth=truth,
-            record_every=max(1, round(1 / factor)), metrics={"drift": drift},
+            op,
+            y,
+            U0,
+            V0,
+            factor * step,
+            max(1, round(iters / factor)),
+            truth=truth,
+            record_every=max(1, round(1 / factor)),
+            metrics={"drift": drift},
             progress=progress,
-        )  # fmt: skip
+        )
     U0_c, V0_c = unbalanced_init(U0, V0, unbalance)
     run.results["unbalanced"] = factorized_gd(
         op, y, U0_c, V0_c, step, iters, truth=truth, record_every=10, progress=progress

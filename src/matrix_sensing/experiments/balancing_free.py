@@ -83,9 +83,15 @@ def balancing_free(
     ``linearized_rate`` (:func:`linearized_rate`, the predicted local contraction factor).
     """
     params = {
-        "n1": n1, "n2": n2, "r": r, "kappa": kappa, "m": m, "step": step, "iters": iters,
+        "n1": n1,
+        "n2": n2,
+        "r": r,
+        "kappa": kappa,
+        "m": m,
+        "step": step,
+        "iters": iters,
         "balance_weight": balance_weight,
-    }  # fmt: skip
+    }
     # Check every parameter under its own name before any run starts.
     n1 = check.integer("n1", n1, minimum=1)
     n2 = check.integer("n2", n2, minimum=1)
@@ -103,9 +109,16 @@ def balancing_free(
     run = Run("balancing_free", params, seed, truth)
     for name, weight in (("plain", 0.0), ("regularized", balance_weight)):
         run.results[name] = factorized_gd(
-            op, y, U0, V0, step, iters, truth=truth, metrics={"balance": balance},
+            op,
+            y,
+            U0,
+            V0,
+            step,
+            iters,
+            truth=truth,
+            metrics={"balance": balance},
             balance_weight=weight,
-        )  # fmt: skip
+        )
     run.data["sigma1"] = sigma1
     run.data["initial_error"] = float(np.linalg.norm(U0 @ V0.T - truth) / np.linalg.norm(truth))
     run.data["linearized_rate"] = linearized_rate(op, truth, r, step)

@@ -114,8 +114,9 @@ def _concat(first: GDResult, second: GDResult) -> GDResult:
         name: np.concatenate([values, second.history[name][1:] + offset.get(name, 0)])
         for name, values in first.history.items()
     }
-    return GDResult(U=second.U, V=second.V, step=first.step, iters=first.iters + second.iters,
-                    history=history)  # fmt: skip
+    return GDResult(
+        U=second.U, V=second.V, step=first.step, iters=first.iters + second.iters, history=history
+    )
 
 
 def _plain_run(
@@ -132,8 +133,18 @@ def _plain_run(
     """
     capture = None if below is None else _BelowCapture(op, y, below)
     metrics = None if capture is None else {"loss_check": capture}
-    result = factorized_gd(op, y, U0, V0, step, span, truth=truth, record_every=record_every,
-                           metrics=metrics, progress=progress)  # fmt: skip
+    result = factorized_gd(
+        op,
+        y,
+        U0,
+        V0,
+        step,
+        span,
+        truth=truth,
+        record_every=record_every,
+        metrics=metrics,
+        progress=progress,
+    )
     while True:
         history = result.history
         t_s = first_crossing(history["iteration"], history["train_loss"], signal_level)
@@ -145,8 +156,17 @@ def _plain_run(
         if capture is not None:
             capture.calls -= 1  # the chunk's first record repeats the last one, dropped below
         with divergence_context(offset=result.iters):  # report the iteration of the whole run
-            more = factorized_gd(op, y, result.U, result.V, step, missing, truth=truth,
-                                 record_every=record_every, metrics=metrics)  # fmt: skip
+            more = factorized_gd(
+                op,
+                y,
+                result.U,
+                result.V,
+                step,
+                missing,
+                truth=truth,
+                record_every=record_every,
+                metrics=metrics,
+            )
         result = _concat(result, more)
     switch = None
     if capture is not None and capture.state is not None:
@@ -161,8 +181,9 @@ def _run_to_level(op, y, U0, V0, step, level, max_iters, progress):
     result = factorized_gd(op, y, U0, V0, step, min(_LEVEL_CHUNK, max_iters), progress=progress)
     while result.iters < max_iters and not np.any(result.history["train_loss"] < level):
         with divergence_context(offset=result.iters):
-            more = factorized_gd(op, y, result.U, result.V, step,
-                                 min(_LEVEL_CHUNK, max_iters - result.iters))  # fmt: skip
+            more = factorized_gd(
+                op, y, result.U, result.V, step, min(_LEVEL_CHUNK, max_iters - result.iters)
+            )
         result = _concat(result, more)
     return result
 
@@ -238,12 +259,25 @@ def imbalance_rates(
     ``[first, last]`` of every rate by result name; and ``"alphas"``.
     """
     params = {
-        "n1": n1, "n2": n2, "r": r, "kappa": kappa, "m": m, "k": k, "step": step,
-        "alphas": alphas, "ratio": ratio, "alpha_equal": alpha_equal, "window": window,
-        "final_window": final_window, "signal_level": signal_level, "levels": levels,
-        "exact_iters": exact_iters, "rebalance_below": rebalance_below,
-        "rebalance_floor": rebalance_floor, "rebalance_iters": rebalance_iters,
-    }  # fmt: skip
+        "n1": n1,
+        "n2": n2,
+        "r": r,
+        "kappa": kappa,
+        "m": m,
+        "k": k,
+        "step": step,
+        "alphas": alphas,
+        "ratio": ratio,
+        "alpha_equal": alpha_equal,
+        "window": window,
+        "final_window": final_window,
+        "signal_level": signal_level,
+        "levels": levels,
+        "exact_iters": exact_iters,
+        "rebalance_below": rebalance_below,
+        "rebalance_floor": rebalance_floor,
+        "rebalance_iters": rebalance_iters,
+    }
     # Check every parameter under its own name before any long run starts.
     for name in ("n1", "n2", "m"):
         check.integer(name, params[name], minimum=1)
@@ -269,10 +303,18 @@ def imbalance_rates(
     problem_seed, init_seed = spawn_seeds(seed, 2)
     truth, op, y = sensing_problem(n1, n2, r, kappa, m, seed=problem_seed)
     run = Run("imbalance_rates", params, seed, truth)
-    data: dict = {name: [] for name in (
-        "rate_unequal", "rate_exact", "rate_rebalanced", "imbalance_change",
-        "rebalance_iteration", "rebalanced_u_condition", "signal_time",
-    )}  # fmt: skip
+    data: dict = {
+        name: []
+        for name in (
+            "rate_unequal",
+            "rate_exact",
+            "rate_rebalanced",
+            "imbalance_change",
+            "rebalance_iteration",
+            "rebalanced_u_condition",
+            "signal_time",
+        )
+    }
     windows: dict[str, list[int]] = {}
     product_errors = []
 
@@ -285,18 +327,27 @@ def imbalance_rates(
         name = f"{alpha:g}"
         U0, V0 = unequal_scale_init(n1, n2, k, alpha, ratio, seed=init_seed)
         plain, origin, switch = _plain_run(
-            op, y, U0, V0, step, span=math.ceil(stop / (step * alpha**2)),
-            signal_level=signal_level, below=rebalance_below, record_every=record_every,
+            op,
+            y,
+            U0,
+            V0,
+            step,
+            span=math.ceil(stop / (step * alpha**2)),
+            signal_level=signal_level,
+            below=rebalance_below,
+            record_every=record_every,
             progress=progress,
-        )  # fmt: skip
+        )
         run.results[f"unequal_{name}"] = plain
         data["signal_time"].append(-1 if origin is None else origin)
         data["rate_unequal"].append(
-            math.nan if origin is None else rate_in(
+            math.nan
+            if origin is None
+            else rate_in(
                 f"unequal_{name}",
                 scaled_window_rate(plain.history, step, alpha, start, stop, origin),
             )
-        )  # fmt: skip
+        )
         data["imbalance_change"].append(_frobenius_change(U0, V0, plain.U, plain.V))
 
         U0_r, V0_r = unequal_scale_init(n1, n2, r, alpha, ratio, seed=init_seed)
@@ -318,11 +369,12 @@ def imbalance_rates(
             float(np.linalg.norm(U_b @ V_b.T - product) / np.linalg.norm(product))
         )
         with divergence_context(
-            offset=t_switch, algorithm="gradient descent after rebalancing",
+            offset=t_switch,
+            algorithm="gradient descent after rebalancing",
             hint=f"step={step:g} is too large for the rebalanced factors (their scale is "
             f"√σ_1(U V^T), so the step must stay ≲ 1/||X|| as for plain gradient descent); "
             f"try step={step / 2:g} or smaller.",
-        ):  # fmt: skip
+        ):
             after = _run_to_level(op, y, U_b, V_b, step, levels[1], rebalance_iters, progress)
         after.history["iteration"] = after.history["iteration"] + t_switch
         run.results[f"rebalanced_{name}"] = after
@@ -338,16 +390,29 @@ def imbalance_rates(
     }
     for kind, (U0, V0) in starts.items():
         result, origin, _ = _plain_run(
-            op, y, U0, V0, step, span=math.ceil(final_stop / (step * alpha_equal**2)),
-            signal_level=signal_level, below=None, record_every=record_every,
-            progress=progress, truth=truth,
-        )  # fmt: skip
+            op,
+            y,
+            U0,
+            V0,
+            step,
+            span=math.ceil(final_stop / (step * alpha_equal**2)),
+            signal_level=signal_level,
+            below=None,
+            record_every=record_every,
+            progress=progress,
+            truth=truth,
+        )
         run.results[f"final_{kind}"] = result
-        data[f"rate_{kind}_final"] = math.nan if origin is None else rate_in(
-            f"final_{kind}",
-            scaled_window_rate(result.history, step, alpha_equal, final_start, final_stop,
-                               origin),
-        )  # fmt: skip
+        data[f"rate_{kind}_final"] = (
+            math.nan
+            if origin is None
+            else rate_in(
+                f"final_{kind}",
+                scaled_window_rate(
+                    result.history, step, alpha_equal, final_start, final_stop, origin
+                ),
+            )
+        )
         data[f"imbalance_change_{'final' if kind == 'unequal' else 'equal'}"] = _frobenius_change(
             U0, V0, result.U, result.V
         )
@@ -384,6 +449,7 @@ def _levels(levels) -> tuple[float, float]:
     high = check.real("levels[0]", levels[0], positive=True)
     low = check.real("levels[1]", levels[1], positive=True)
     if low >= high:
-        raise ValueError(f"levels must be a pair [high, low] with high > low > 0, "
-                         f"got {list(levels)}")  # fmt: skip
+        raise ValueError(
+            f"levels must be a pair [high, low] with high > low > 0, got {list(levels)}"
+        )
     return high, low

@@ -40,11 +40,19 @@ def small_vs_large_init(
     :func:`~matrix_sensing.experiments.low_rank_bias.low_rank_trajectory`).
     """
     params = {
-        "n1": n1, "n2": n2, "r": r, "kappa": kappa, "m": m, "k": k,
-        "alpha_small": alpha_small, "alpha_large": alpha_large,
-        "step_small": step_small, "step_large": step_large,
-        "iters_small": iters_small, "iters_large": iters_large,
-    }  # fmt: skip
+        "n1": n1,
+        "n2": n2,
+        "r": r,
+        "kappa": kappa,
+        "m": m,
+        "k": k,
+        "alpha_small": alpha_small,
+        "alpha_large": alpha_large,
+        "step_small": step_small,
+        "step_large": step_large,
+        "iters_small": iters_small,
+        "iters_large": iters_large,
+    }
     check.integer("k", k, minimum=1)
     # Check every parameter under its own name before any long run starts.
     settings = {
@@ -64,7 +72,15 @@ def small_vs_large_init(
     for name, (alpha, step, iters) in settings.items():
         U0, V0 = small_random_init(n1, n2, k, alpha, seed=init_seed)
         run.results[name] = factorized_gd(
-            op, y, U0, V0, step, iters, truth=truth, record_every=record_every,
-            metrics=metrics, progress=progress,
-        )  # fmt: skip
+            op,
+            y,
+            U0,
+            V0,
+            step,
+            iters,
+            truth=truth,
+            record_every=record_every,
+            metrics=metrics,
+            progress=progress,
+        )
     return run

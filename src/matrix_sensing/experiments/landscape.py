@@ -122,12 +122,15 @@ def batched_gd(
             if bad.size:
                 b = int(bad[0])
                 error = DivergenceError(
-                    t, float(loss[b]), step, float(bound[b]),
+                    t,
+                    float(loss[b]),
+                    step,
+                    float(bound[b]),
                     algorithm=f"batched gradient descent (start {b})",
                     hint=f"step={step:g} is too large for this start (gradient descent needs "
                     f"step ≲ 1/(||U_0||² + ||V_0||²) from a large start); try step={step / 2:g} "
                     "or a smaller start scale alpha.",
-                )  # fmt: skip
+                )
                 error.start = b
                 raise error
             if t % record_every == 0 or t == iters:
@@ -183,9 +186,17 @@ def random_starts(
     ``||U_0 V_0^T||_F / ||X||_F`` (how far from small the starts are).
     """
     params = {
-        "n1": n1, "n2": n2, "r": r, "kappa": kappa, "m": m, "starts": starts,
-        "alpha": alpha, "step": step, "iters": iters, "record_every": record_every,
-    }  # fmt: skip
+        "n1": n1,
+        "n2": n2,
+        "r": r,
+        "kappa": kappa,
+        "m": m,
+        "starts": starts,
+        "alpha": alpha,
+        "step": step,
+        "iters": iters,
+        "record_every": record_every,
+    }
     # Check every parameter under its own name before the run starts.
     n1 = check.integer("n1", n1, minimum=1)
     n2 = check.integer("n2", n2, minimum=1)

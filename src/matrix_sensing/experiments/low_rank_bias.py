@@ -63,10 +63,23 @@ def low_rank_trajectory(
         "nuclear_norm": lambda U, V: nuclear_norm(U @ V.T),
     }
     run = small_vs_large_init(
-        n1=n1, n2=n2, r=r, kappa=kappa, m=m, k=k, alpha_small=alpha_small,
-        alpha_large=alpha_large, step_small=step_small, step_large=step_large,
-        iters_small=iters_small, iters_large=iters_large, seed=seed, record_every=record_every,
-        progress=progress, metrics=metrics, experiment="low_rank_trajectory",
-    )  # fmt: skip
+        n1=n1,
+        n2=n2,
+        r=r,
+        kappa=kappa,
+        m=m,
+        k=k,
+        alpha_small=alpha_small,
+        alpha_large=alpha_large,
+        step_small=step_small,
+        step_large=step_large,
+        iters_small=iters_small,
+        iters_large=iters_large,
+        seed=seed,
+        record_every=record_every,
+        progress=progress,
+        metrics=metrics,
+        experiment="low_rank_trajectory",
+    )
     run.data["truth_singular_values"] = singular_values(run.truth)
     return run

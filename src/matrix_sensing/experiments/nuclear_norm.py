@@ -101,9 +101,12 @@ def min_trace_certificate(op, Q) -> dict[str, float]:
     lam = lam0
     if null.shape[1]:
         found = scipy.optimize.minimize(
-            smoothed, np.zeros(null.shape[1]), jac=True, method="L-BFGS-B",
+            smoothed,
+            np.zeros(null.shape[1]),
+            jac=True,
+            method="L-BFGS-B",
             options={"maxiter": 1000},
-        )  # fmt: skip
+        )
         lam = min((lam0, lam0 + null @ found.x), key=lam_max)
     # An orthonormal basis of T (symmetric matrices Q S Q^T and Q N^T B^T + B N Q^T).
     basis = []
@@ -153,9 +156,14 @@ def identity_init_limit(
     ``constraint_residual``, ``injectivity``).
     """
     params = {
-        "n": n, "r": r, "kappa": kappa, "m": m, "alphas": alphas, "step": step,
+        "n": n,
+        "r": r,
+        "kappa": kappa,
+        "m": m,
+        "alphas": alphas,
+        "step": step,
         "iters": iters,
-    }  # fmt: skip
+    }
     # Check every parameter under its own name before any run starts.
     n = check.integer("n", n, minimum=2)
     r = check.integer("r", r, minimum=1, maximum=n - 1)

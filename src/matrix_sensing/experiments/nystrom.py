@@ -56,9 +56,17 @@ def nystrom_vs_random(
     (exact when ``k = r``).
     """
     params = {
-        "n": n, "r": r, "kappa": kappa, "k": k, "alpha": alpha, "alpha_small": alpha_small,
-        "step": step, "iters": iters, "level_start": level_start, "level_end": level_end,
-    }  # fmt: skip
+        "n": n,
+        "r": r,
+        "kappa": kappa,
+        "k": k,
+        "alpha": alpha,
+        "alpha_small": alpha_small,
+        "step": step,
+        "iters": iters,
+        "level_start": level_start,
+        "level_end": level_end,
+    }
     # Check every parameter under its own name before any run starts.
     n = check.integer("n", n, minimum=1)
     check.integer("r", r, minimum=1, maximum=n)
@@ -87,9 +95,14 @@ def nystrom_vs_random(
     steps, gaps = {}, []
     for name, (U0, V0) in starts.items():
         result = scaled_gd_factorization(
-            M, U0, V0, step, iters, stop_below=level_end / 100,
+            M,
+            U0,
+            V0,
+            step,
+            iters,
+            stop_below=level_end / 100,
             divergence_factor=_NO_OVERSHOOT_GUARD,
-        )  # fmt: skip
+        )
         run.results[name] = result
         steps[name] = first_below(result, level_end) - first_below(result, level_start)
         gaps.append(float(np.max(np.abs(result.U - result.V))))

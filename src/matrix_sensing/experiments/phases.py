@@ -186,9 +186,16 @@ def phases(
     ``spectral_sv`` (r + 1,), the top singular values of ``X`` and of ``A*(y)``.
     """
     params = {
-        "n1": n1, "n2": n2, "r": r, "kappa": kappa, "m": m, "k": k,
-        "alpha": alpha, "step": step, "iters": iters,
-    }  # fmt: skip
+        "n1": n1,
+        "n2": n2,
+        "r": r,
+        "kappa": kappa,
+        "m": m,
+        "k": k,
+        "alpha": alpha,
+        "step": step,
+        "iters": iters,
+    }
     # Check every parameter under its own name before the run starts.
     n1 = check.integer("n1", n1, minimum=2)
     n2 = check.integer("n2", n2, minimum=2)

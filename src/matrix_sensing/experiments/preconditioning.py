@@ -102,11 +102,23 @@ def preconditioning(
     first iteration with test error <= ``tol`` (NaN if never reached).
     """
     params = {
-        "n1": n1, "n2": n2, "r": r, "m": m, "k": k, "kappas": kappas, "alpha": alpha,
-        "tol": tol, "step_gd": step_gd, "max_iters_gd": max_iters_gd,
-        "step_precond": step_precond, "lam": lam, "max_iters_precond": max_iters_precond,
-        "floor_kappa": floor_kappa, "floor_alphas": floor_alphas, "floor_iters": floor_iters,
-    }  # fmt: skip
+        "n1": n1,
+        "n2": n2,
+        "r": r,
+        "m": m,
+        "k": k,
+        "kappas": kappas,
+        "alpha": alpha,
+        "tol": tol,
+        "step_gd": step_gd,
+        "max_iters_gd": max_iters_gd,
+        "step_precond": step_precond,
+        "lam": lam,
+        "max_iters_precond": max_iters_precond,
+        "floor_kappa": floor_kappa,
+        "floor_alphas": floor_alphas,
+        "floor_iters": floor_iters,
+    }
     # Check every parameter under its own name before any long run starts.
     for name in ("n1", "n2", "m", "k"):
         check.integer(name, params[name], minimum=1)
@@ -136,23 +148,46 @@ def preconditioning(
         results = {"gd": gd_until(op, y, U0, V0, step_gd, max_iters_gd, truth, tol)}
         for policy in ("scaledgd_lambda", "precgd"):
             results[policy] = preconditioned_gd(
-                op, y, U0, V0, step_precond, max_iters_precond, policy=policy,
-                lam=lam if policy == "scaledgd_lambda" else None, truth=truth,
-                stop_below=tol, progress=progress,
-            )  # fmt: skip
+                op,
+                y,
+                U0,
+                V0,
+                step_precond,
+                max_iters_precond,
+                policy=policy,
+                lam=lam if policy == "scaledgd_lambda" else None,
+                truth=truth,
+                stop_below=tol,
+                progress=progress,
+            )
         for method, result in results.items():
             run.results[f"{method}_kappa{kappa:g}"] = result
             iterations[method].append(first_below(result, tol))
     for floor_alpha in floor_alphas:
         U0_a, V0_a = small_random_init(n1, n2, k, floor_alpha, seed=init_seed)
         run.results[f"floor_scaledgd_lambda_alpha{floor_alpha:g}"] = preconditioned_gd(
-            floor_op, floor_y, U0_a, V0_a, step_precond, floor_iters, policy="scaledgd_lambda",
-            lam=lam, truth=floor_truth, progress=progress,
-        )  # fmt: skip
+            floor_op,
+            floor_y,
+            U0_a,
+            V0_a,
+            step_precond,
+            floor_iters,
+            policy="scaledgd_lambda",
+            lam=lam,
+            truth=floor_truth,
+            progress=progress,
+        )
     run.results[f"floor_precgd_alpha{alpha:g}"] = preconditioned_gd(
-        floor_op, floor_y, U0, V0, step_precond, floor_iters, policy="precgd", truth=floor_truth,
+        floor_op,
+        floor_y,
+        U0,
+        V0,
+        step_precond,
+        floor_iters,
+        policy="precgd",
+        truth=floor_truth,
         progress=progress,
-    )  # fmt: skip
+    )
     run.data.update(
         kappas=np.array(sorted(kappas)),
         iterations={method: np.array(values, dtype=float) for method, values in iterations.items()},

@@ -62,10 +62,20 @@ def robust_recovery(
     corrupted measurements.
     """
     params = {
-        "n": n, "r": r, "kappa": kappa, "m": m, "k": k, "fraction": fraction,
-        "magnitude": magnitude, "alpha": alpha, "step0": step0, "decay": decay,
-        "iters": iters, "step_l2": step_l2, "iters_l2": iters_l2,
-    }  # fmt: skip
+        "n": n,
+        "r": r,
+        "kappa": kappa,
+        "m": m,
+        "k": k,
+        "fraction": fraction,
+        "magnitude": magnitude,
+        "alpha": alpha,
+        "step0": step0,
+        "decay": decay,
+        "iters": iters,
+        "step_l2": step_l2,
+        "iters_l2": iters_l2,
+    }
     # Check every parameter under its own name before any long run starts.
     n = check.integer("n", n, minimum=1)
     check.integer("r", r, minimum=1, maximum=n)

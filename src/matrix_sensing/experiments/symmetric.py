@@ -164,13 +164,18 @@ def _p1(n, r, kappa, m, k, step, alphas, iters, alpha_spectral, iters_spectral, 
     spectral_basis = top_eigenvectors(spectral, r)[1]
     truth_eigenvalues, truth_basis = top_eigenvectors(truth, r)
     results["p1 spectral"] = symmetric_gd(
-        op, y, alpha_spectral * G, step, iters_spectral, truth=truth,
+        op,
+        y,
+        alpha_spectral * G,
+        step,
+        iters_spectral,
+        truth=truth,
         metrics={
             "spectral_sine": lambda U: top_subspace_sine(U, spectral_basis),
             "truth_sine": lambda U: top_subspace_sine(U, truth_basis),
             "norm": lambda U: np.linalg.norm(U, 2) ** 2,
         },
-    )  # fmt: skip
+    )
     # The linearization of the spectral phase: power iteration U_t = (I + μ A*(y))^t U_0.
     power = np.eye(n) + step * spectral
     U, power_sine = alpha_spectral * G, []
@@ -179,8 +184,9 @@ def _p1(n, r, kappa, m, k, step, alphas, iters, alpha_spectral, iters_spectral, 
         U = power @ U
     data = {
         "p1_alphas": np.array(alphas),
-        "p1_test_error": np.array([results[f"p1 alpha={a:g}"].history["test_error"][-1]
-                                   for a in alphas]),
+        "p1_test_error": np.array(
+            [results[f"p1 alpha={a:g}"].history["test_error"][-1] for a in alphas]
+        ),
         "p1_spectral_eigenvalues": top_eigenvectors(spectral, min(r + 1, n))[0],
         "p1_power_sine": np.array(power_sine),
         "p1_spectral_vs_truth_sine": subspace_distance(spectral_basis, truth_basis),
@@ -188,7 +194,7 @@ def _p1(n, r, kappa, m, k, step, alphas, iters, alpha_spectral, iters_spectral, 
         # ||A*(y) - X|| / λ_r(X): the spectral phase aligns U_t with A*(y), which says
         # something about X only if this is small (enough measurements m).
         "p1_perturbation": float(np.linalg.norm(spectral - truth, 2) / truth_eigenvalues[-1]),
-    }  # fmt: skip
+    }
     return truth, results, data
 
 
@@ -201,8 +207,7 @@ def _p2(n, r, kappa, m, k, step, alphas, iters, fit_level, *, seed):
         result = symmetric_gd(op, y, alpha * G, step, iters, truth=truth)
         results[f"p2 alpha={alpha:g}"] = result
         errors.append(result.history["test_error"][-1])
-        time = first_crossing(result.history["iteration"], result.history["test_error"],
-                              fit_level)  # fmt: skip
+        time = first_crossing(result.history["iteration"], result.history["test_error"], fit_level)
         times.append(math.nan if time is None else time)
     sigma = np.linalg.eigvalsh(truth)[::-1][:r]
     data = {
@@ -225,29 +230,53 @@ def _p3(n, eigenvalues, m, k, step, alpha, iters, *, seed):
     results, crossings = {}, []
     for name, scale in (("alpha", alpha), ("alpha_squared", alpha**2)):
         result = symmetric_gd(
-            op, y, scale * G, step, iters, truth=truth,
+            op,
+            y,
+            scale * G,
+            step,
+            iters,
+            truth=truth,
             metrics={"eigenvalues": lambda U: np.linalg.svd(U, compute_uv=False)[:r] ** 2},
-        )  # fmt: skip
+        )
         results[f"p3 {name}"] = result
         crossings.append(
-            crossing_times(result.history["iteration"], result.history["eigenvalues"],
-                           eigenvalues)
-        )  # fmt: skip
+            crossing_times(result.history["iteration"], result.history["eigenvalues"], eigenvalues)
+        )
     data = {"p3_sigma": np.array(eigenvalues), "p3_crossing_times": np.array(crossings)}
     return truth, results, data
 
 
 def symmetric_precursor(
     *,
-    n_p1: int, r_p1: int, kappa_p1: float, m_p1: int, k_p1: int, step_p1: float,
-    alpha_p1: float, alphas_p1: Sequence[float], iters_p1: int, alpha_spectral_p1: float,
+    n_p1: int,
+    r_p1: int,
+    kappa_p1: float,
+    m_p1: int,
+    k_p1: int,
+    step_p1: float,
+    alpha_p1: float,
+    alphas_p1: Sequence[float],
+    iters_p1: int,
+    alpha_spectral_p1: float,
     iters_spectral_p1: int,
-    n_p2: int, r_p2: int, kappa_p2: float, m_p2: int, k_p2: int, step_p2: float,
-    alphas_p2: Sequence[float], iters_p2: int, fit_level_p2: float,
-    n_p3: int, eigenvalues_p3: Sequence[float], m_p3: int, k_p3: int, step_p3: float,
-    alpha_p3: float, iters_p3: int,
+    n_p2: int,
+    r_p2: int,
+    kappa_p2: float,
+    m_p2: int,
+    k_p2: int,
+    step_p2: float,
+    alphas_p2: Sequence[float],
+    iters_p2: int,
+    fit_level_p2: float,
+    n_p3: int,
+    eigenvalues_p3: Sequence[float],
+    m_p3: int,
+    k_p3: int,
+    step_p3: float,
+    alpha_p3: float,
+    iters_p3: int,
     seed: int,
-) -> Run:  # fmt: skip
+) -> Run:
     """Claims P1, P2, P3: symmetric gradient descent from a small random initialization
     ``U_0 = α G`` (``G`` i.i.d. N(0, 1/k) entries), on three independent problems.
 
@@ -272,15 +301,34 @@ def symmetric_precursor(
     :func:`crossing_times` for α (row 0) and α² (row 1).
     """
     params = {
-        "n_p1": n_p1, "r_p1": r_p1, "kappa_p1": kappa_p1, "m_p1": m_p1, "k_p1": k_p1,
-        "step_p1": step_p1, "alpha_p1": alpha_p1, "alphas_p1": alphas_p1, "iters_p1": iters_p1,
-        "alpha_spectral_p1": alpha_spectral_p1, "iters_spectral_p1": iters_spectral_p1,
-        "n_p2": n_p2, "r_p2": r_p2, "kappa_p2": kappa_p2, "m_p2": m_p2, "k_p2": k_p2,
-        "step_p2": step_p2, "alphas_p2": alphas_p2, "iters_p2": iters_p2,
+        "n_p1": n_p1,
+        "r_p1": r_p1,
+        "kappa_p1": kappa_p1,
+        "m_p1": m_p1,
+        "k_p1": k_p1,
+        "step_p1": step_p1,
+        "alpha_p1": alpha_p1,
+        "alphas_p1": alphas_p1,
+        "iters_p1": iters_p1,
+        "alpha_spectral_p1": alpha_spectral_p1,
+        "iters_spectral_p1": iters_spectral_p1,
+        "n_p2": n_p2,
+        "r_p2": r_p2,
+        "kappa_p2": kappa_p2,
+        "m_p2": m_p2,
+        "k_p2": k_p2,
+        "step_p2": step_p2,
+        "alphas_p2": alphas_p2,
+        "iters_p2": iters_p2,
         "fit_level_p2": fit_level_p2,
-        "n_p3": n_p3, "eigenvalues_p3": eigenvalues_p3, "m_p3": m_p3, "k_p3": k_p3,
-        "step_p3": step_p3, "alpha_p3": alpha_p3, "iters_p3": iters_p3,
-    }  # fmt: skip
+        "n_p3": n_p3,
+        "eigenvalues_p3": eigenvalues_p3,
+        "m_p3": m_p3,
+        "k_p3": k_p3,
+        "step_p3": step_p3,
+        "alpha_p3": alpha_p3,
+        "iters_p3": iters_p3,
+    }
     # Check every parameter under its own name before any long run starts.
     p1 = dict(
         _check_sizes("p1", n_p1, r_p1, m_p1, k_p1),
@@ -372,10 +420,16 @@ def curse_of_symmetry(
     iterations. ``data["t2_loss"]`` (len(widths), len(check_times)) holds ``t^2 L(t)``.
     """
     params = {
-        "n": n, "eigenvalues": eigenvalues, "m": m, "widths": widths,
-        "init_scale": init_scale, "step": step, "iters": iters, "check_times": check_times,
+        "n": n,
+        "eigenvalues": eigenvalues,
+        "m": m,
+        "widths": widths,
+        "init_scale": init_scale,
+        "step": step,
+        "iters": iters,
+        "check_times": check_times,
         "record_every": record_every,
-    }  # fmt: skip
+    }
     sigma = check_eigenvalues("eigenvalues", eigenvalues)
     r = len(sigma)
     n = check.integer("n", n, minimum=r)
@@ -401,8 +455,12 @@ def curse_of_symmetry(
         history = result.history
         loss_at = dict(zip(history["iteration"].tolist(), history["train_loss"], strict=True))
         t2_loss.append([t**2 * loss_at[t] for t in check_times])
-    run.data.update(rank=r, widths=np.array(widths), check_times=np.array(check_times),
-                    t2_loss=np.array(t2_loss))  # fmt: skip
+    run.data.update(
+        rank=r,
+        widths=np.array(widths),
+        check_times=np.array(check_times),
+        t2_loss=np.array(t2_loss),
+    )
     return run
 
 

@@ -84,9 +84,18 @@ def nested_init(G_U, G_V, k: int, alpha: float) -> tuple[np.ndarray, np.ndarray]
 
 
 def run_recording_escape(
-    op, y, U0, V0, step: float, iters: int, truth, *, level: float, record_every: int,
+    op,
+    y,
+    U0,
+    V0,
+    step: float,
+    iters: int,
+    truth,
+    *,
+    level: float,
+    record_every: int,
     chunk: int = ESCAPE_CHUNK,
-) -> GDResult:  # fmt: skip
+) -> GDResult:
     """``iters`` iterations of :func:`~matrix_sensing.factorized_gd` from ``(U0, V0)``,
     recorded at every iteration until the end of the chunk (of ``chunk`` iterations) in
     which the test error first drops below ``level``, and every ``record_every`` iterations
@@ -101,8 +110,9 @@ def run_recording_escape(
     level = check.real("level", level, positive=True)
     record_every = check.integer("record_every", record_every, minimum=1)
     chunk = check.integer("chunk", chunk, minimum=1)
-    (result,) = run_in_chunks(op, y, U0, V0, [step], [iters], truth, level=level,
-                              chunk=chunk, then_every=record_every)  # fmt: skip
+    (result,) = run_in_chunks(
+        op, y, U0, V0, [step], [iters], truth, level=level, chunk=chunk, then_every=record_every
+    )
     return result
 
 
@@ -138,10 +148,19 @@ def width_sweep(
     ``sigma_r`` (smallest non-zero singular value of the target).
     """
     params = {
-        "n1": n1, "n2": n2, "r": r, "kappa": kappa, "m": m, "widths": widths,
-        "alpha": alpha, "step": step, "iters": iters, "escape_level": escape_level,
-        "extra_width": extra_width, "extra_alphas": extra_alphas,
-    }  # fmt: skip
+        "n1": n1,
+        "n2": n2,
+        "r": r,
+        "kappa": kappa,
+        "m": m,
+        "widths": widths,
+        "alpha": alpha,
+        "step": step,
+        "iters": iters,
+        "escape_level": escape_level,
+        "extra_width": extra_width,
+        "extra_alphas": extra_alphas,
+    }
     # Check every parameter under its own name before any long run starts.
     n1 = check.integer("n1", n1, minimum=1)
     n2 = check.integer("n2", n2, minimum=1)
@@ -191,9 +210,17 @@ def width_sweep(
             _, k, scale = cases[index]
             U0[b, :, :k], V0[b, :, :k] = nested_init(G_U, G_V, k, scale)
         batch = run_in_chunks(
-            op, y, U0, V0, [step] * len(members), [iters] * len(members), truth,
-            level=escape_level, chunk=ESCAPE_CHUNK, then_every=record_every,
-        )  # fmt: skip
+            op,
+            y,
+            U0,
+            V0,
+            [step] * len(members),
+            [iters] * len(members),
+            truth,
+            level=escape_level,
+            chunk=ESCAPE_CHUNK,
+            then_every=record_every,
+        )
         results.update(zip(members, batch, strict=True))
 
     run = Run("width_sweep", params, seed, truth)
