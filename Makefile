@@ -51,7 +51,7 @@ lab: $(STAMP)
 # Re-resolve the full locks (with the sha256 of every file) from requirements.in and
 # tools/cffconvert.in; pins already in a lock are kept unless the .in file asks otherwise.
 COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url \
-	--no-emit-find-links --strip-extras
+	--no-emit-find-links --no-strip-extras
 lock: $(STAMP)
 	$(COMPILE) --output-file requirements.txt requirements.in
 	$(COMPILE) --output-file tools/cffconvert.txt tools/cffconvert.in

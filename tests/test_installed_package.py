@@ -70,11 +70,14 @@ def _pulled_in(requirements: list[str]) -> set[str]:
 
 
 def _lock_entries(lock: str) -> dict[str, str]:
-    """Canonical name -> its pin with hashes, from a pip-compile lock."""
+    """Canonical name -> its pin with hashes, from a pip-compile lock. An extra on a pin
+    (``markdown-it-py[linkify]==…``) is dropped: the subset installs the packages the
+    requirements pull in, and an extra would ask for more."""
     entries: dict[str, str] = {}
     for block in re.split(r"\n(?=\S)", lock):
-        pin = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)==\S+", block)
+        pin = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==\S+", block)
         if pin:
+            block = block.replace(pin.group(2) or "", "", 1)
             lines = [line for line in block.splitlines() if not line.strip().startswith("#")]
             entries[canonicalize_name(pin.group(1))] = "\n".join(lines).rstrip(" \\")
     return entries
