@@ -99,7 +99,14 @@ def assert_same_results(expected: Path, got: Path) -> int:
     for name in names:
         a, b = expected / name, got / name
         if name.endswith(".json"):
-            assert masked_json(a) == masked_json(b), f"{name} differs"
+            if masked_json(a) != masked_json(b):
+                lines = zip(
+                    masked_json(a).decode().splitlines(),
+                    masked_json(b).decode().splitlines(),
+                    strict=False,  # a line count that differs shows in the lines that do
+                )
+                changed = [f"{x.strip()} -> {y.strip()}" for x, y in lines if x != y]
+                raise AssertionError(f"{name} differs: {changed[:10]}")
         elif name.endswith(".ipynb"):
             assert notebook_record(a) == notebook_record(b), f"{name} differs"
         else:

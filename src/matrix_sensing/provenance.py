@@ -21,6 +21,7 @@ import io
 import json
 import os
 import platform
+import struct
 import subprocess
 import tempfile
 import zipfile
@@ -57,7 +58,7 @@ def git_state(path: Path | None = None) -> dict:
     where = Path(path) if path is not None else Path(__file__).resolve().parent
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10
+            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=60
         )
         if commit.returncode != 0:
             return {"commit": None, "dirty": None}
@@ -66,7 +67,7 @@ def git_state(path: Path | None = None) -> dict:
             cwd=where,
             capture_output=True,
             text=True,
-            timeout=10,
+            timeout=60,
         )
     except (OSError, subprocess.TimeoutExpired):
         return {"commit": None, "dirty": None}
@@ -284,6 +285,7 @@ def read_npz(path) -> dict[str, np.ndarray]:
     try:
         # np.load reads each member's bytes without checking its CRC: verify them first.
         with zipfile.ZipFile(path) as archive:
+            _members_fill_the_archive(archive)
             damaged = archive.testzip()
         if damaged is not None:
             raise ValueError(f"checksum mismatch in member {damaged!r}")
@@ -300,6 +302,26 @@ def read_npz(path) -> dict[str, np.ndarray]:
         zlib.error,
     ) as exc:
         raise CorruptResultError(f"{path}: not a readable array file ({exc})") from exc
+
+
+def _members_fill_the_archive(archive: zipfile.ZipFile) -> None:
+    """Every byte before the zip's central directory belongs to a member it lists. A damaged
+    directory can list fewer members, each with a valid checksum: the gap it leaves is what
+    shows that an array is missing, so the archive is refused rather than read short."""
+    position = 0
+    for info in sorted(archive.infolist(), key=lambda i: i.header_offset):
+        if info.header_offset != position:
+            raise ValueError(f"member {info.filename!r} does not follow the previous one")
+        archive.fp.seek(info.header_offset)
+        header = archive.fp.read(30)
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            raise ValueError(f"member {info.filename!r} has no local header")
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        position = info.header_offset + 30 + name_length + extra_length + info.compress_size
+        if info.flag_bits & 0x08:  # a data descriptor follows the data
+            position += 24 if info.file_size >= 0xFFFFFFFF else 16
+    if position != archive.start_dir:
+        raise ValueError("the archive holds data that no listed member accounts for")
 
 
 def _as_path(path) -> Path:
