@@ -212,9 +212,20 @@ def test_experiment_splits_its_seed_into_problem_and_initialization(seed):
     # M1, M2 and M9 (small_vs_large_init), stopped at iteration 0 so that U, V are U0, V0.
     n1, n2, r, kappa, m, k = 8, 6, 2, 2.0, 30, 5
     run = small_vs_large_init(
-        n1=n1, n2=n2, r=r, kappa=kappa, m=m, k=k, alpha_small=1e-6, alpha_large=1.0,
-        step_small=0.25, step_large=0.1, iters_small=0, iters_large=0, seed=seed,
-    )  # fmt: skip
+        n1=n1,
+        n2=n2,
+        r=r,
+        kappa=kappa,
+        m=m,
+        k=k,
+        alpha_small=1e-6,
+        alpha_large=1.0,
+        step_small=0.25,
+        step_large=0.1,
+        iters_small=0,
+        iters_large=0,
+        seed=seed,
+    )
     problem_seed, init_seed = spec_seeds(seed, 2)
     target_seed, _ = spec_seeds(problem_seed, 2)
     np.testing.assert_array_equal(run.truth, spec_target(n1, n2, r, kappa, target_seed))

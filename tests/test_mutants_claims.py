@@ -91,8 +91,12 @@ def escape_run(steps=(0.25, 0.125)):
     x = np.log(1 / alphas)
     fast = 10 + 3 * x + [0.0, 1.0, -1.0, 0.5]
     times = np.array([fast, fast * [2.0, 2.2, 1.9, 2.0]])
-    data = {"alphas_escape": alphas, "escape_times": times, "escape_steps": list(steps),
-            "sigma_r": 0.5}  # fmt: skip
+    data = {
+        "alphas_escape": alphas,
+        "escape_times": times,
+        "escape_steps": list(steps),
+        "sigma_r": 0.5,
+    }
     return run_of("M4", data=data), x, times
 
 
@@ -295,8 +299,9 @@ def test_n1_quantities_and_exact_fit_time():
 
 
 def test_n5_quantities():
-    plain = result(iteration=[0, 10, 20, 30], test_error=[1, 1e-3, 1e-6, 1e-9],
-                   balance=[0.1, 0.3, 0.2, 0.2])  # fmt: skip
+    plain = result(
+        iteration=[0, 10, 20, 30], test_error=[1, 1e-3, 1e-6, 1e-9], balance=[0.1, 0.3, 0.2, 0.2]
+    )
     regularized = result(iteration=[0, 10, 20, 30], test_error=[1, 1e-7, 1e-8, 1e-9])
     run = run_of("N5", results={"plain": plain, "regularized": regularized})
     # 1e-6 is not below the level 1e-6: the plain run crosses at t = 30.
@@ -434,8 +439,13 @@ def test_p1_quantities_and_the_spectral_phase():
 def test_p1_spectral_phase_missed_is_nan():
     run = precursor_run(norms=(1.0, 1.0, 1.0, 1.0))
     values = precursor.spectral_measurements(run)
-    assert set(values) == {"iteration", "spectral_sine", "power_sine", "test_error",
-                           "truth_sine_gap"}  # fmt: skip
+    assert set(values) == {
+        "iteration",
+        "spectral_sine",
+        "power_sine",
+        "test_error",
+        "truth_sine_gap",
+    }
     assert all(math.isnan(v) for v in values.values())
     assert math.isnan(measured("P1", run)["spectral_sine"])
 
@@ -447,9 +457,11 @@ def test_p2_and_p3_quantities():
     assert_measured(
         "P3",
         run,
-        {"crossing_gap": 15.0, "doubling_ratio": claims.get("P3").threshold(
-            "doubling_ratio").worst(ratios)},
-    )  # fmt: skip
+        {
+            "crossing_gap": 15.0,
+            "doubling_ratio": claims.get("P3").threshold("doubling_ratio").worst(ratios),
+        },
+    )
     run.data["p3_crossing_times"][1, 2] = NAN  # an eigenvalue never learned
     assert math.isnan(measured("P3", run)["crossing_gap"])
 
