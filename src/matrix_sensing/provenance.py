@@ -171,17 +171,22 @@ def write_json(path, data: dict) -> Path:
     :func:`read_json` notices a changed digit, not only a broken syntax). Non-finite floats
     are written as strings."""
     path = _as_path(path)
+    _atomic_write(path, _checksummed_json(data, "data"))
+    return path
+
+
+def _checksummed_json(data, name: str) -> bytes:
+    """``data`` (a dict, called ``name`` in errors) as canonical JSON with its ``sha256``."""
     if not isinstance(data, dict):
-        raise TypeError(f"data must be a dict, got {type(data).__name__}")
+        raise TypeError(f"{name} must be a dict, got {type(data).__name__}")
     content = _jsonable({k: v for k, v in data.items() if k != CHECKSUM})
     try:
         text = _canonical({**content, CHECKSUM: _digest(content)})
     except (TypeError, ValueError) as exc:  # an object JSON cannot hold, or a cycle
         raise TypeError(
-            f"data must hold only numbers, strings, lists, dicts and numpy arrays: {exc}"
+            f"{name} must hold only numbers, strings, lists, dicts and numpy arrays: {exc}"
         ) from None
-    _atomic_write(path, text.encode("utf-8"))
-    return path
+    return text.encode("utf-8")
 
 
 def write_archive(path, members: Mapping[str, dict]) -> Path:
@@ -194,21 +199,11 @@ def write_archive(path, members: Mapping[str, dict]) -> Path:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(members):
-            data = members[name]
-            if not isinstance(data, dict):
-                raise TypeError(f"members[{name!r}] must be a dict, got {type(data).__name__}")
-            content = _jsonable({k: v for k, v in data.items() if k != CHECKSUM})
-            try:
-                text = _canonical({**content, CHECKSUM: _digest(content)})
-            except (TypeError, ValueError) as exc:  # an object JSON cannot hold, or a cycle
-                raise TypeError(
-                    f"members[{name!r}] must hold only numbers, strings, lists, dicts and "
-                    f"numpy arrays: {exc}"
-                ) from None
+            payload = _checksummed_json(members[name], f"members[{name!r}]")
             info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            archive.writestr(info, text.encode("utf-8"))
+            archive.writestr(info, payload)
     _atomic_write(path, buffer.getvalue())
     return path
 
