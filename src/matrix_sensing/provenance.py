@@ -103,7 +103,10 @@ def blas() -> list[dict]:
     from threadpoolctl import threadpool_info
 
     keys = ("user_api", "internal_api", "version", "num_threads", "threading_layer", "architecture")
-    return [{key: info.get(key) for key in keys} for info in threadpool_info()]
+    found = [{key: info.get(key) for key in keys} for info in threadpool_info()]
+    # Sorted: the order in which numpy's and scipy's copies of OpenBLAS were loaded varies
+    # between runs, and the same environment must give the same provenance.
+    return sorted(found, key=lambda lib: [str(lib[key]) for key in keys])
 
 
 def environment() -> dict:
