@@ -32,3 +32,25 @@ def browser():
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def guarded_page(browser, url: str, problems: list[str]):
+    """A page that records console errors, page errors, failed requests, HTTP errors and
+    requests off the machine (which it aborts) into ``problems``."""
+    page = browser.new_page()
+    origin = url.split("/", 3)[:3]
+
+    def guard(route):
+        if route.request.url.split("/", 3)[:3] != origin and not route.request.url.startswith(
+            "data:"
+        ):
+            problems.append(f"request leaves the machine: {route.request.url}")
+            return route.abort()
+        return route.continue_()
+
+    page.route("**/*", guard)
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}"))
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+    return page

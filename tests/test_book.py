@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from _browser import guarded_page
 
 M1_M2_PAGE = "book/claims/m1_m2.html"
 M1_M2_NOTEBOOK = "notebooks/m1_m2_small_vs_large_init"
@@ -67,22 +68,7 @@ def test_glued_numbers_are_on_the_claim_page(built_book, site, browser):
 
 def _visit(browser, url: str) -> list[str]:
     problems: list[str] = []
-    page = browser.new_page()
-    origin = url.split("/", 3)[:3]
-
-    def guard(route):
-        if route.request.url.split("/", 3)[:3] != origin and not route.request.url.startswith(
-            "data:"
-        ):
-            problems.append(f"request leaves the machine: {route.request.url}")
-            return route.abort()
-        return route.continue_()
-
-    page.route("**/*", guard)
-    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}"))
-    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+    page = guarded_page(browser, url, problems)
     page.goto(url, wait_until="networkidle")
     broken = page.evaluate(
         "() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))"

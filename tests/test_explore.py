@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _browser import guarded_page
 
 import matrix_sensing as ms
 from matrix_sensing import claims, metrics
@@ -247,28 +248,6 @@ def test_a_damaged_data_file_is_refused(tmp_path):
 # The built page in a browser -----------------------------------------------------------
 
 
-def _guarded_page(browser, url: str, problems: list[str]):
-    """A page that records console errors, page errors, failed requests, HTTP errors and
-    requests off the machine (which it aborts) into ``problems``."""
-    page = browser.new_page()
-    origin = url.split("/", 3)[:3]
-
-    def guard(route):
-        if route.request.url.split("/", 3)[:3] != origin and not route.request.url.startswith(
-            "data:"
-        ):
-            problems.append(f"request leaves the machine: {route.request.url}")
-            return route.abort()
-        return route.continue_()
-
-    page.route("**/*", guard)
-    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}"))
-    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
-    return page
-
-
 @pytest.fixture(scope="module")
 def built_data(built_book):
     if built_book.returncode != 0:
@@ -330,7 +309,7 @@ def _assert_plotted(page, state: dict, data: dict, runs: dict) -> None:
 def test_the_keyboard_moves_every_control_and_the_plots_follow(site, browser, built_data):
     data, runs = built_data
     problems: list[str] = []
-    page = _guarded_page(browser, f"{site}/{PAGE}", problems)
+    page = guarded_page(browser, f"{site}/{PAGE}", problems)
     page.goto(f"{site}/{PAGE}", wait_until="networkidle")
     page.wait_for_function("() => window.explore && window.explore.current", timeout=20000)
     state = _state(page)
