@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit
 
 from matrix_sensing import GaussianSensing, factorized_gd
-from matrix_sensing.factored import EntrySampling, RankOneSensing
+from matrix_sensing.operators import EntrySampling, RankOneSensing
 from matrix_sensing.provenance import now, provenance, read_json, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -419,7 +419,7 @@ def measure(w: Workload, reps: int, iters: int, min_seconds: float = 0.0) -> dic
 
     def kernel():
         for _ in range(iters):
-            op_run._residual_and_gradients(*kernel_args, y_run)
+            op_run.residual_and_gradients(*kernel_args, y_run)
 
     timers["kernel"] = per_iteration(kernel, iters * w.runs)
     timers["gemm"] = gemm_timer(dtype)

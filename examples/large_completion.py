@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from matrix_sensing import factorized_gd, small_random_init
-from matrix_sensing.factored import EntrySampling, RankOneSensing
+from matrix_sensing.operators import EntrySampling, RankOneSensing
 from matrix_sensing.targets import linear_spectrum
 
 

@@ -62,3 +62,18 @@ def site(built_book):
         pytest.fail("the book did not build; see test_book_builds_without_warnings")
     with serve(built_book.html) as url:
         yield url.rstrip("/")
+
+
+# The small problems of the solver tests: ||X|| = 1, width k = 3 > r = 2, a moderate start.
+N1, N2, K, M = 5, 4, 3, 40
+
+
+@pytest.fixture
+def problem():
+    """``(op, y, U0, V0, truth)`` of a tiny overparameterized asymmetric problem."""
+    import matrix_sensing as ms
+
+    truth = ms.low_rank_target(N1, N2, 2, kappa=2.0, seed=0)
+    op = ms.GaussianSensing(M, (N1, N2), seed=1)
+    U0, V0 = ms.small_random_init(N1, N2, K, 0.5, seed=2)
+    return op, op(truth), U0, V0, truth

@@ -378,10 +378,10 @@ RECORD = "a record the package produces (a Run, a history, a result), never type
 def tiny():
     """A 3 x 2 rank-1 problem with 8 measurements and width-2 factors, and its symmetric
     (3 x 3) counterpart: small enough that a case costs microseconds."""
-    from matrix_sensing.gd import factorized_gd
+    from matrix_sensing import psd_target
     from matrix_sensing.initialization import small_random_init
-    from matrix_sensing.operators import GaussianSensing
-    from matrix_sensing.symmetric import SymmetricGaussianSensing, psd_target
+    from matrix_sensing.operators import GaussianSensing, SymmetricGaussianSensing
+    from matrix_sensing.solvers import factorized_gd
     from matrix_sensing.targets import low_rank_target
 
     op = GaussianSensing(8, (3, 2), seed=0)
@@ -450,7 +450,7 @@ def _solver(**extra):
 def _factored_methods(name: str, instance) -> dict[str, Case]:
     """Cases for ``__call__``, ``adjoint`` and ``measure`` of a factored operator class;
     ``instance()`` gives the (4-measurement, 3 x 2) operator they are called on."""
-    prefix = f"matrix_sensing.factored.{name}."
+    prefix = f"matrix_sensing.operators.factored.{name}."
     return {
         prefix + "__call__": Case(
             lambda: {"self": instance(), "Z": tiny()["X"]},
@@ -488,25 +488,25 @@ def _dense_methods(path: str, array: tuple, op: str, Z: str, z: str) -> dict[str
 
 TABLE: dict[str, Case] = {
     # solvers
-    "matrix_sensing.gd.factorized_gd": Case(
+    "matrix_sensing.solvers.gd.factorized_gd": Case(
         _solver(),
         {**SOLVER, "balance_weight": NONNEG, "dtype": Bad(("bogus", 3, [1], "int64", complex))},
         SOLVER_SKIP,
     ),
-    "matrix_sensing.preconditioned.preconditioned_gd": Case(
+    "matrix_sensing.solvers.preconditioned.preconditioned_gd": Case(
         _solver(stop_below=1e-3),
         {**SOLVER, "policy": CHOICE, "lam": POS, "stop_below": POS},
         SOLVER_SKIP,
     ),
-    "matrix_sensing.preconditioned.damping": Case(
+    "matrix_sensing.solvers.preconditioned.damping": Case(
         T(policy="scaledgd", U="U0", V="V0", loss=0.5),
         {"policy": CHOICE, "U": A2, "V": A2r, "loss": NONNEG, "lam": POS},
     ),
-    "matrix_sensing.preconditioned.preconditioned_step": Case(
+    "matrix_sensing.solvers.preconditioned.preconditioned_step": Case(
         T(U="U0", V="V0", grad_U="U0", grad_V="V0", step=0.1, lam=0.0),
         {"U": A2, "V": A2r, "grad_U": A22, "grad_V": A22, "step": POS, "lam": NONNEG},
     ),
-    "matrix_sensing.robust.subgradient_method": Case(
+    "matrix_sensing.solvers.robust.subgradient_method": Case(
         T(op="op", y="y", U0="U0", V0="V0", step0=0.1, decay=0.9, iters=2, truth="X"),
         {
             **{k: v for k, v in SOLVER.items() if k != "step"},
@@ -516,12 +516,12 @@ TABLE: dict[str, Case] = {
         SOLVER_SKIP,
         aliases={"V0": ("symmetric",)},  # V0=None selects the symmetric model
     ),
-    "matrix_sensing.robust.symmetric_l2_gd": Case(
+    "matrix_sensing.solvers.robust.symmetric_l2_gd": Case(
         T(op="qop", y="qy", U0="Us", step=0.1, iters=2, truth="Xs"),
         {**{k: v for k, v in SOLVER.items() if k != "V0"}},
         SOLVER_SKIP,
     ),
-    "matrix_sensing.robust.symmetric_subgradient_method": Case(
+    "matrix_sensing.solvers.robust.symmetric_subgradient_method": Case(
         T(op="qop", y="qy", U0="Us", step0=0.1, decay=0.9, iters=2, truth="Xs"),
         {
             **{k: v for k, v in SOLVER.items() if k not in ("V0", "step")},
@@ -530,12 +530,12 @@ TABLE: dict[str, Case] = {
         },
         SOLVER_SKIP,
     ),
-    "matrix_sensing.symmetric.symmetric_gd": Case(
+    "matrix_sensing.solvers.symmetric.symmetric_gd": Case(
         T(op="sop", y="ys", U0="Us", step=0.1, iters=2, truth="Xs"),
         {**{k: v for k, v in SOLVER.items() if k != "V0"}, "method": CHOICE},
         SOLVER_SKIP,
     ),
-    "matrix_sensing.factorization.scaled_gd_factorization": Case(
+    "matrix_sensing.solvers.factorization.scaled_gd_factorization": Case(
         T(M="M", U0="U0", V0="V0", step=0.1, iters=2, stop_below=1e-3),
         {
             "M": A2,
@@ -550,20 +550,22 @@ TABLE: dict[str, Case] = {
         SOLVER_SKIP,
     ),
     # operators
-    "matrix_sensing.operators.GaussianSensing": Case(
+    "matrix_sensing.operators.dense.GaussianSensing": Case(
         T(m=4, shape=(3, 2), seed=0),
         {"m": SIZE, "shape": Shape(), "seed": SEED},
     ),
-    **_dense_methods("operators.GaussianSensing", (2, 3, 2), op="op", Z="X", z="y"),
-    "matrix_sensing.symmetric.SymmetricGaussianSensing": Case(
+    **_dense_methods("operators.dense.GaussianSensing", (2, 3, 2), op="op", Z="X", z="y"),
+    "matrix_sensing.operators.symmetric.SymmetricGaussianSensing": Case(
         T(m=4, n=3, seed=0),
         {"m": SIZE, "n": SIZE, "seed": SEED},
     ),
-    **_dense_methods("symmetric.SymmetricGaussianSensing", (2, 3, 3), op="sop", Z="Xs", z="ys"),
-    "matrix_sensing.factorization.IdentitySensing": Case(
+    **_dense_methods(
+        "operators.symmetric.SymmetricGaussianSensing", (2, 3, 3), op="sop", Z="Xs", z="ys"
+    ),
+    "matrix_sensing.operators.dense.IdentitySensing": Case(
         T(shape=(3, 2)), {"shape": Shape(huge=False)}
     ),
-    "matrix_sensing.symmetric.symmetric_loss": Case(
+    "matrix_sensing.solvers.symmetric.symmetric_loss": Case(
         T(op="sop", y="ys", U="Us"), {"op": OBJ, "y": A1, "U": A2c}
     ),
     # initializations and targets
@@ -606,26 +608,26 @@ TABLE: dict[str, Case] = {
         },
         {"return_basis": FLAG},
     ),
-    "matrix_sensing.factorization.nystrom_init": Case(
+    "matrix_sensing.solvers.factorization.nystrom_init": Case(
         T(M="M", k=2, seed=0),
         {"M": A2, "k": SIZE, "seed": SEED},
         {"symmetric": FLAG},
     ),
-    "matrix_sensing.factorization.heron_prediction": Case(
+    "matrix_sensing.solvers.factorization.heron_prediction": Case(
         T(M="M", U0="U0", V0="V0", steps=3),
         {"M": A2, "U0": A2c, "V0": A22, "steps": COUNT},
     ),
-    "matrix_sensing.rebalancing.rebalance": Case(
+    "matrix_sensing.solvers.rebalancing.rebalance": Case(
         T(U="U0", V="V0", floor=0.5), {"U": A2, "V": A2r, "floor": UNIT}
     ),
-    "matrix_sensing.robust.corrupt": Case(
+    "matrix_sensing.solvers.robust.corrupt": Case(
         T(y="y", fraction=0.25, magnitude=10.0, seed=0),
         {"y": Arr((False,)), "fraction": UNIT, "magnitude": POS, "seed": SEED},
     ),
-    "matrix_sensing.robust.l1_loss": Case(
+    "matrix_sensing.solvers.robust.l1_loss": Case(
         T(op="op", y="y", U="U0", V="V0"), {"op": OBJ, "y": A1, "U": A2c, "V": A22}
     ),
-    "matrix_sensing.robust.l1_subgradient": Case(
+    "matrix_sensing.solvers.robust.l1_subgradient": Case(
         T(op="op", y="y", U="U0", V="V0"), {"op": OBJ, "y": A1, "U": A2c, "V": A22}
     ),
     # metrics
@@ -731,8 +733,7 @@ def _stack(name):
 
 def _extra_rows():
     from matrix_sensing.experiments.nuclear_norm import symmetric_sensing
-    from matrix_sensing.factored import EntrySampling, RankOneSensing
-    from matrix_sensing.factorization import IdentitySensing
+    from matrix_sensing.operators import EntrySampling, IdentitySensing, RankOneSensing
 
     ident = IdentitySensing((3, 2))
     rank_one = RankOneSensing(4, (3, 2), seed=0)
@@ -825,28 +826,6 @@ def _extra_rows():
             T(history="history", step=0.2, alpha=0.1, start=0.0, stop=0.05),
             {"step": POS, "alpha": POS, "start": NONNEG, "stop": POS, "origin": Int(0)},
             {"history": RECORD},
-        ),
-        E + "landscape.batched_gd": Case(
-            lambda: {
-                **T(op="op", y="y", step=0.1, iters=2, truth="X")(),
-                "U0": _stack("U0")(),
-                "V0": _stack("V0")(),
-            },
-            {
-                "op": OBJ,
-                "y": A1,
-                "U0": Arr((False, True, False)),
-                "V0": Arr((True, True, True)),
-                "step": POS,
-                "iters": COUNT,
-                "truth": A22,
-                "record_every": Int(1),
-                "divergence_factor": Real(1.0),
-            },
-        ),
-        E + "landscape.batched_loss_and_gradient": Case(
-            lambda: {**T(op="op", y="y")(), "U": _stack("U0")(), "V": _stack("V0")()},
-            {"op": OBJ, "y": A1, "U": Arr((False, True, False)), "V": Arr((True, True, True))},
         ),
         E + "landscape.first_hits": Case(
             T(iterations=np.arange(3.0), values=np.ones((3, 2)), level=0.5),
@@ -1023,12 +1002,12 @@ def _extra_rows():
             },
             aliases={"then_every": ("record_every",)},
         ),
-        "matrix_sensing.factored.RankOneSensing": Case(
+        "matrix_sensing.operators.factored.RankOneSensing": Case(
             T(m=4, shape=(3, 2), seed=0),
             {"m": SIZE, "shape": Shape(), "seed": SEED, "dtype": Bad(("bogus", 3, [1], "int64"))},
         ),
         **_factored_methods("RankOneSensing", lambda: rank_one),
-        "matrix_sensing.factored.EntrySampling": Case(
+        "matrix_sensing.operators.factored.EntrySampling": Case(
             T(shape=(3, 2), m=4, seed=0),
             {
                 "shape": Shape(),
@@ -1070,13 +1049,13 @@ def _extra_rows():
                 "chunk": Int(1),
             },
         ),
-        "matrix_sensing.factorization.IdentitySensing.__call__": Case(
+        "matrix_sensing.operators.dense.IdentitySensing.__call__": Case(
             lambda: {"self": ident, "Z": tiny()["X"]}, {"Z": A22}, positional=("self",)
         ),
-        "matrix_sensing.factorization.IdentitySensing.adjoint": Case(
+        "matrix_sensing.operators.dense.IdentitySensing.adjoint": Case(
             lambda: {"self": ident, "z": np.ones(6)}, {"z": A1}, positional=("self",)
         ),
-        "matrix_sensing.preconditioned.algorithm_name": Case(
+        "matrix_sensing.solvers.preconditioned.algorithm_name": Case(
             T(policy="scaledgd"), {"policy": CHOICE}
         ),
         "matrix_sensing.provenance.read_json": Case(T(path="x"), {"path": Path_()}),
@@ -1161,9 +1140,32 @@ NO_USER_INPUT = {
     "matrix_sensing.claims._registry.ClaimResult": RECORD,
     "matrix_sensing.claims._registry.Verdict": RECORD,
     "matrix_sensing.experiments._common.Run": RECORD,
-    "matrix_sensing.gd.GDResult": RECORD,
-    "matrix_sensing.symmetric.SymmetricGDResult": RECORD,
-    "matrix_sensing.experiments.landscape.BatchedGDResult": RECORD,
+    "matrix_sensing.solvers.driver.GDResult": RECORD,
+    "matrix_sensing.solvers.driver.continue_run": "joins two results the solvers produced",
+    "matrix_sensing.solvers.driver.Method": "an algorithm's state, built by a solver from "
+    "validated arguments",
+    "matrix_sensing.solvers.driver.iterate": "the solvers' loop; each solver validates its "
+    "arguments before calling it (their rows above)",
+    "matrix_sensing.solvers.driver.diverged": "called by iterate on the losses it computed",
+    "matrix_sensing.solvers.driver.divergence_context": "re-raises a solver's error; tested in "
+    "tests/test_divergence.py",
+    "matrix_sensing.solvers.driver.check_factors": "a validator: its errors are the rows of "
+    "the solvers that call it",
+    "matrix_sensing.solvers.driver.check_pair": "a validator (see check_factors)",
+    "matrix_sensing.solvers.driver.check_run_options": "a validator (see check_factors)",
+    "matrix_sensing.solvers.driver.check_truth": "a validator (see check_factors)",
+    "matrix_sensing.solvers.driver.test_error_function": "validates truth; its errors are the "
+    "truth rows of factorized_gd",
+    "matrix_sensing.operators.protocol.check_operator": "a validator: the op rows of every solver",
+    "matrix_sensing.operators.protocol.SensingOperator": "a protocol (no constructor)",
+    "matrix_sensing.operators.protocol.TwoPassGradients": "a mixin (no constructor)",
+    "matrix_sensing.operators.compiled.CompiledRuns": "built by factorized_gd and "
+    "GaussianSensing.residual_and_gradients from validated arguments",
+    "matrix_sensing.operators.kernels.fused_residual_adjoint": "a compiled kernel, called "
+    "with buffers the package allocates",
+    "matrix_sensing.operators.kernels.fused_residual_adjoint_batch": "a compiled kernel",
+    "matrix_sensing.operators.kernels.gd_evaluate": "a compiled kernel",
+    "matrix_sensing.operators.kernels.gd_advance": "a compiled kernel",
 }
 # Functions whose only inputs are records the package produces: a claim's measure(run), etc.
 RECORD_PARAMETERS = {"run", "history", "result", "records", "args", "sub"}
@@ -1297,7 +1299,7 @@ def test_unknown_names_are_refused():
 def test_ragged_initial_factors_are_named():
     """A ragged U0 (nested lists of unequal lengths) is refused naming U0, not with numpy's
     "inhomogeneous shape" error; likewise a ragged stack."""
-    from matrix_sensing.gd import factorized_gd
+    from matrix_sensing.solvers import factorized_gd
 
     t = tiny()
     for U0 in ([[1.0, 2.0], [1.0], [1.0, 2.0]], [[[1.0, 2.0]] * 3, [[1.0]] * 3]):

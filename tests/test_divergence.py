@@ -1,5 +1,5 @@
 """Divergence of every algorithm (issue 7): a too-large step raises
-:class:`~matrix_sensing.gd.DivergenceError` naming the algorithm and the iteration, with a hint
+:class:`~matrix_sensing.DivergenceError` naming the algorithm and the iteration, with a hint
 about that algorithm's step, never a silent NaN."""
 
 from __future__ import annotations
@@ -8,15 +8,20 @@ import numpy as np
 import pytest
 
 import matrix_sensing as ms
-from matrix_sensing._factors import DivergenceGuard, divergence_context
-from matrix_sensing.experiments.landscape import batched_gd
 from matrix_sensing.experiments.preconditioning import gd_until
 from matrix_sensing.experiments.robust import symmetric_sensing
-from matrix_sensing.factorization import nystrom_init, scaled_gd_factorization
-from matrix_sensing.gd import DivergenceError
-from matrix_sensing.preconditioned import preconditioned_gd
-from matrix_sensing.robust import subgradient_method, symmetric_l2_gd, symmetric_subgradient_method
-from matrix_sensing.symmetric import SymmetricGaussianSensing, symmetric_gd
+from matrix_sensing.operators import SymmetricGaussianSensing
+from matrix_sensing.solvers import (
+    DivergenceError,
+    divergence_context,
+    nystrom_init,
+    preconditioned_gd,
+    scaled_gd_factorization,
+    subgradient_method,
+    symmetric_gd,
+    symmetric_l2_gd,
+    symmetric_subgradient_method,
+)
 from matrix_sensing.targets import psd_target
 
 
@@ -78,9 +83,9 @@ def _cases(asymmetric, symmetric):
             lambda: symmetric_gd(gop, gop(truth), W0, 5.0, 100, method="gram"),
             "gradient descent on U U^T needs step ≲ 1/||X||",
         ),
-        "batched gradient descent (start 0)": (
-            lambda: batched_gd(op, y, np.stack([U0, U0]), np.stack([V0, V0]), 5.0, 100),
-            "try step=2.5 or a smaller start scale alpha",
+        "gradient descent (run 0 of a batch of 2)": (
+            lambda: ms.factorized_gd(op, y, np.stack([U0, U0]), np.stack([V0, V0]), 5.0, 100),
+            "try step=2.5 or smaller",
         ),
     }
 
@@ -95,7 +100,7 @@ ALGORITHMS = [
     "symmetric sub-gradient method (ℓ1 loss)",
     "symmetric gradient descent (ℓ2 loss)",
     "symmetric gradient descent",
-    "batched gradient descent (start 0)",
+    "gradient descent (run 0 of a batch of 2)",
 ]
 
 
@@ -137,17 +142,22 @@ def test_chunked_runs_report_the_iteration_of_the_whole_run(asymmetric):
     assert chunked.value.iteration >= whole.value.iteration > 2
 
 
-def test_divergence_context_shifts_and_renames():
-    guard = DivergenceGuard(10.0, 1.0, "inner", lambda step: f"step={step:g}, inner hint")
+def test_divergence_context_shifts_and_renames(asymmetric):
+    op, y, U0, V0, _ = asymmetric
+    with pytest.raises(DivergenceError) as inner:
+        ms.factorized_gd(op, y, U0, V0, 5.0, 100)
     with pytest.raises(DivergenceError) as info:
         with divergence_context(offset=100, algorithm="outer", hint="outer hint"):
-            guard.check(0, 1.0, 0.5)  # sets the bound 10
-            guard.check(3, 11.0, 0.5)
-    error = info.value
-    assert (error.iteration, error.loss, error.step, error.bound) == (103, 11.0, 0.5, 10.0)
-    assert str(error) == (
-        "outer diverged at iteration 103: loss 11 exceeds the bound 10. Hint: outer hint"
+            ms.factorized_gd(op, y, U0, V0, 5.0, 100)
+    error, first = info.value, inner.value
+    assert (error.iteration, error.loss, error.step, error.bound) == (
+        first.iteration + 100,
+        first.loss,
+        5.0,
+        first.bound,
     )
-    with pytest.raises(DivergenceError, match="inner diverged at iteration 7: loss nan is not"):
+    assert str(error).startswith(f"outer diverged at iteration {first.iteration + 100}: loss ")
+    assert str(error).endswith(". Hint: outer hint")
+    with pytest.raises(DivergenceError, match=r"^gradient descent diverged at iteration"):
         with divergence_context(offset=7):
-            DivergenceGuard(10.0, 1.0, "inner", str).check(0, float("nan"), 0.5)
+            ms.factorized_gd(op, y, U0, V0, 5.0, 100)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _browser import guarded_page
+from _numerics import rel_diff
 
 import matrix_sensing as ms
 from matrix_sensing import claims, metrics
@@ -47,11 +48,6 @@ SMALL = dict(
     iters=200,
     record_every=10,
 )
-
-
-def rel_diff(a, b) -> float:
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from matrix_sensing import factorized_gd, small_random_init
-from matrix_sensing.factored import EntrySampling, RankOneSensing
+from matrix_sensing.operators import EntrySampling, RankOneSensing
 
 SHAPE = (7, 5)
 
@@ -70,7 +70,7 @@ def test_residual_and_gradients_match_dense_reference(op):
     rng = np.random.default_rng(2)
     U, V, y = random(rng, SHAPE[0], 3), random(rng, SHAPE[1], 3), random(rng, op.m)
     copies = U.copy(), V.copy(), y.copy()
-    got = op._residual_and_gradients(U, V, y)
+    got = op.residual_and_gradients(U, V, y)
     for name, a, b in zip(
         ("residual", "grad_U", "grad_V"), got, reference_gradients(op, U, V, y), strict=True
     ):
@@ -83,11 +83,11 @@ def test_residual_and_gradients_match_dense_reference(op):
 def test_batched_equals_separate_runs(op):
     rng = np.random.default_rng(3)
     U, V, y = random(rng, 4, SHAPE[0], 3), random(rng, 4, SHAPE[1], 3), random(rng, op.m)
-    residual, grad_U, grad_V = op._residual_and_gradients(U, V, y)
+    residual, grad_U, grad_V = op.residual_and_gradients(U, V, y)
     assert residual.shape == (4, op.m) and grad_U.shape == U.shape and grad_V.shape == V.shape
     for b in range(4):
         for got, alone in zip(
-            (residual, grad_U, grad_V), op._residual_and_gradients(U[b], V[b], y), strict=True
+            (residual, grad_U, grad_V), op.residual_and_gradients(U[b], V[b], y), strict=True
         ):
             np.testing.assert_allclose(got[b], alone, rtol=1e-12, atol=1e-14)
 
@@ -95,7 +95,7 @@ def test_batched_equals_separate_runs(op):
 def test_float32_in_float32_out(op):
     rng = np.random.default_rng(4)
     U, V, y = random(rng, SHAPE[0], 3), random(rng, SHAPE[1], 3), random(rng, op.m)
-    single = op._residual_and_gradients(*(x.astype(np.float32) for x in (U, V, y)))
+    single = op.residual_and_gradients(*(x.astype(np.float32) for x in (U, V, y)))
     for got, want in zip(single, reference_gradients(op, U, V, y), strict=True):
         assert got.dtype == np.float32
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())

@@ -14,13 +14,13 @@ from _numerics import rel_diff
 
 from matrix_sensing import claims, low_rank_target
 from matrix_sensing.experiments.nystrom import nystrom_vs_random
-from matrix_sensing.factorization import (
-    IdentitySensing,
+from matrix_sensing.operators import IdentitySensing
+from matrix_sensing.solvers import (
+    DivergenceError,
     heron_prediction,
     nystrom_init,
     scaled_gd_factorization,
 )
-from matrix_sensing.gd import DivergenceError
 from matrix_sensing.targets import psd_target
 
 ROOT = Path(__file__).resolve().parents[1]

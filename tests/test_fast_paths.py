@@ -10,19 +10,20 @@ import pytest
 from _numerics import rel_diff
 
 import matrix_sensing as ms
-from matrix_sensing import operators
 from matrix_sensing.experiments.alpha_scaling import final_errors
+from matrix_sensing.operators import TwoPassGradients, compiled
+from matrix_sensing.operators.compiled import CompiledRuns
 
 
 def reference(op, U, V, y):
     """Residual and gradients by the plain path: forward map, then adjoint."""
-    residual = op._forward(U @ V.T) - y
-    E = op._adjoint(residual)
+    residual = op.forward_unchecked(U @ V.T) - y
+    E = op.adjoint_unchecked(residual)
     return residual, E @ V, E.T @ U
 
 
 @pytest.fixture
-def problem():
+def escaping_problem():
     """CI-like but small: rank 2, width 6, moderate α, so a run escapes within 200 steps."""
     n1, n2, r, m, k = 8, 6, 2, 120, 6
     truth = ms.low_rank_target(n1, n2, r, kappa=2.0, seed=0)
@@ -56,13 +57,13 @@ def test_fused_matches_forward_then_adjoint(monkeypatch, n1, n2, m, k, runs):
     before = [a.copy() for a in (U, V, y, op.matrix)]
 
     for b in range(runs):
-        fused = op._residual_and_gradients(U[b], V[b], y)
+        fused = op.residual_and_gradients(U[b], V[b], y)
         for got, want in zip(fused, reference(op, U[b], V[b], y), strict=True):
             assert got.shape == want.shape and got.dtype == np.float64
             assert rel_diff(got, want) < 1e-12
     for min_runs in (1, runs + 1):  # the batch kernel, then a loop of single runs
-        monkeypatch.setattr(operators, "BATCH_MIN_RUNS", min_runs)
-        batch = op._residual_and_gradients(U, V, y)
+        monkeypatch.setattr(compiled, "BATCH_MIN_RUNS", min_runs)
+        batch = op.residual_and_gradients(U, V, y)
         assert [a.shape for a in batch] == [(runs, m), (runs, n1, k), (runs, n2, k)]
         for b in range(runs):
             for got, want in zip(batch, reference(op, U[b], V[b], y), strict=True):
@@ -93,7 +94,7 @@ def check_kernel(kernel, A, X, y, dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_compiled_batch_kernel_matches_plain_numpy(m, dtype):
     """The 4x4 tiles for every remainder m % 4, fewer rows than a tile, two run tiles."""
-    from matrix_sensing._kernels import fused_residual_adjoint_batch
+    from matrix_sensing.operators.kernels import fused_residual_adjoint_batch
 
     rng = np.random.default_rng(m)
     n, runs = 37, 8
@@ -113,7 +114,7 @@ def test_compiled_batch_kernel_matches_plain_numpy(m, dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_compiled_kernel_matches_plain_numpy(m, dtype):
     """The grouped kernel for every remainder m % 4, fewer rows than a group, one group."""
-    from matrix_sensing._kernels import fused_residual_adjoint
+    from matrix_sensing.operators.kernels import fused_residual_adjoint
 
     rng = np.random.default_rng(m)
     n = 37  # not a multiple of any vector width
@@ -128,7 +129,7 @@ def test_fused_float32_computes_in_float32(stored):
         op = op.astype(np.float32)
     rng = np.random.default_rng(1)
     U, V, y = rng.standard_normal((10, 3)), rng.standard_normal((12, 3)), rng.standard_normal(300)
-    got = op._residual_and_gradients(U.astype(np.float32), V.astype(np.float32), y)
+    got = op.residual_and_gradients(U.astype(np.float32), V.astype(np.float32), y)
     for g, want in zip(got, reference(op, U, V, y), strict=True):
         assert g.dtype == np.float32
         assert rel_diff(g, want) < 1e-5  # float32 rounding of A, U, V and the sums
@@ -139,7 +140,7 @@ def test_float64_path_makes_no_copy_of_the_array():
     op = ms.GaussianSensing(400, (40, 40), seed=0)  # A: 5.1 MB
     U0, V0 = ms.small_random_init(40, 40, 5, 0.1, seed=1)
     y = np.zeros(op.m)
-    assert op._matrix_as(np.dtype(np.float64)) is op.matrix
+    assert op.matrix_as(np.dtype(np.float64)) is op.matrix
     ms.factorized_gd(op, y, U0, V0, 0.1, 1)  # warm-up (imports, caches)
     tracemalloc.start()
     ms.factorized_gd(op, y, np.stack([U0] * 4), np.stack([V0] * 4), 0.1, 5)
@@ -177,8 +178,8 @@ def assert_same_run(batched: ms.GDResult, alone: ms.GDResult, tol: float = 1e-12
 
 
 @pytest.mark.parametrize("balance_weight", [0.0, 0.5])
-def test_batch_equals_separate_runs(problem, balance_weight):
-    op, y, truth, k = problem
+def test_batch_equals_separate_runs(escaping_problem, balance_weight):
+    op, y, truth, k = escaping_problem
     alphas, steps = [1e-1, 1e-3, 1e-6, 1e-3], [0.25, 0.25, 0.2, 0.1]
     U0, V0 = stacked_init(*op.shape, k, alphas)
     hook = {"sum_U": lambda U, V: float(np.sum(U))}
@@ -192,8 +193,8 @@ def test_batch_equals_separate_runs(problem, balance_weight):
     assert batch[1].history["test_error"][-1] < 0.01
 
 
-def test_batch_of_one_and_scalar_step(problem):
-    op, y, truth, k = problem
+def test_batch_of_one_and_scalar_step(escaping_problem):
+    op, y, truth, k = escaping_problem
     U0, V0 = stacked_init(*op.shape, k, [1e-3, 1e-4])
     batch = ms.factorized_gd(op, y, U0, V0, 0.25, 50, truth=truth)
     assert [r.step for r in batch] == [0.25, 0.25]
@@ -201,10 +202,10 @@ def test_batch_of_one_and_scalar_step(problem):
     assert_same_run(one, batch[1])
 
 
-def test_zero_padded_width_follows_the_narrow_run(problem):
+def test_zero_padded_width_follows_the_narrow_run(escaping_problem):
     # Zero columns of U and V get zero gradient columns (E v_j = 0 and E^T u_j = 0), so
     # they stay exactly zero and the padded run is the narrow run up to rounding.
-    op, y, truth, k = problem
+    op, y, truth, k = escaping_problem
     U0, V0 = ms.small_random_init(*op.shape, 3, 1e-3, seed=5)
     padded_U, padded_V = np.zeros((op.shape[0], k)), np.zeros((op.shape[1], k))
     padded_U[:, :3], padded_V[:, :3] = U0, V0
@@ -215,8 +216,8 @@ def test_zero_padded_width_follows_the_narrow_run(problem):
     assert_same_run(padded, narrow)
 
 
-def test_batch_divergence_names_the_run(problem):
-    op, y, _, k = problem
+def test_batch_divergence_names_the_run(escaping_problem):
+    op, y, _, k = escaping_problem
     U0, V0 = stacked_init(*op.shape, k, [0.5, 0.5, 0.5])
     with pytest.raises(ms.DivergenceError) as batch_info:
         ms.factorized_gd(op, y, U0, V0, [0.1, 50.0, 0.1], 100)
@@ -231,12 +232,18 @@ def test_batch_divergence_names_the_run(problem):
     assert "Hint: step=50 is too large" in str(err)
 
 
-def test_operator_without_fused_path_gives_the_same_runs(problem):
-    op, y, truth, k = problem
+def test_operator_without_fused_path_gives_the_same_runs(escaping_problem):
+    op, y, truth, k = escaping_problem
 
-    class TwoPasses:  # only the forward and adjoint maps
+    class TwoPasses(TwoPassGradients):  # only the forward and adjoint maps
         m, shape = op.m, op.shape
-        _forward, _adjoint = op._forward, op._adjoint
+        forward_unchecked, adjoint_unchecked = op.forward_unchecked, op.adjoint_unchecked
+
+        def __call__(self, Z):
+            return op(Z)
+
+        def adjoint(self, z):
+            return op.adjoint(z)
 
     U0, V0 = stacked_init(*op.shape, k, [1e-2, 1e-4])
     fused = ms.factorized_gd(op, y, U0, V0, 0.25, 80, truth=truth)
@@ -248,8 +255,8 @@ def test_operator_without_fused_path_gives_the_same_runs(problem):
 # factor-pair truth -----------------------------------------------------------------------
 
 
-def test_factor_pair_truth_gives_the_dense_test_error(problem):
-    op, y, truth, k = problem
+def test_factor_pair_truth_gives_the_dense_test_error(escaping_problem):
+    op, y, truth, k = escaping_problem
     left, s, right_t = np.linalg.svd(truth)
     L, R = left[:, :2] * s[:2], right_t[:2].T  # X = L R^T
     U0, V0 = stacked_init(*op.shape, k, [1e-1, 1e-3])
@@ -268,7 +275,14 @@ def python_loop(op):
 
     class PythonLoop:
         m, shape = op.m, op.shape
-        _residual_and_gradients = op._residual_and_gradients
+        forward_unchecked, adjoint_unchecked = op.forward_unchecked, op.adjoint_unchecked
+        residual_and_gradients = op.residual_and_gradients
+
+        def __call__(self, Z):
+            return op(Z)
+
+        def adjoint(self, z):
+            return op.adjoint(z)
 
     return PythonLoop()
 
@@ -276,8 +290,8 @@ def python_loop(op):
 @pytest.mark.parametrize("runs", [None, 3])  # one run; a batch padded to a tile of four
 @pytest.mark.parametrize("record_every", [1, 7])
 @pytest.mark.parametrize(("dtype", "tol"), [(np.float64, 1e-12), (np.float32, 1e-5)])
-def test_compiled_runs_match_the_python_loop(problem, runs, record_every, dtype, tol):
-    op, y, truth, k = problem
+def test_compiled_runs_match_the_python_loop(escaping_problem, runs, record_every, dtype, tol):
+    op, y, truth, k = escaping_problem
     if runs is None:
         U0, V0, steps = *ms.small_random_init(*op.shape, k, 1e-3, seed=4), 0.25
     else:
@@ -304,21 +318,21 @@ def test_compiled_runs_match_the_python_loop(problem, runs, record_every, dtype,
     assert compiled[0].history["test_error"][-1] < 0.01  # over the escape, not near the start
 
 
-def test_compiled_runs_below_the_batch_threshold_go_one_by_one(problem, monkeypatch):
-    op, y, truth, k = problem
+def test_compiled_runs_below_the_batch_threshold_go_one_by_one(escaping_problem, monkeypatch):
+    op, y, truth, k = escaping_problem
     U0, V0 = stacked_init(*op.shape, k, [1e-3, 1e-2, 1e-4], seed=4)
     batch = ms.factorized_gd(op, y, U0, V0, 0.25, 100, truth=truth)
-    monkeypatch.setattr(operators, "BATCH_MIN_RUNS", 4)
-    assert op._compiled_runs(U0, V0, y, np.full(3, 0.25))._one_by_one
+    monkeypatch.setattr(compiled, "BATCH_MIN_RUNS", 4)
+    assert CompiledRuns(op.matrix, y, U0, V0, np.full(3, 0.25), op.shape)._one_by_one
     one_by_one = ms.factorized_gd(op, y, U0, V0, 0.25, 100, truth=truth)
     for a, b in zip(one_by_one, batch, strict=True):
         assert_same_run(a, b)
 
 
-def test_compiled_run_does_not_depend_on_where_it_stops(problem):
+def test_compiled_run_does_not_depend_on_where_it_stops(escaping_problem):
     """Records and progress updates hand control back to Python between compiled chunks of
     steps; the chunks do not change a single bit of the run."""
-    op, y, _, k = problem
+    op, y, _, k = escaping_problem
     U0, V0 = ms.small_random_init(*op.shape, k, 1e-3, seed=4)
     runs = [
         ms.factorized_gd(op, y, U0, V0, 0.25, 250, record_every=every, progress=bar)
@@ -331,12 +345,12 @@ def test_compiled_run_does_not_depend_on_where_it_stops(problem):
 
 
 @pytest.mark.parametrize("runs", [1, 3])  # the single-run kernel; a padded batch
-def test_compiled_step_is_the_plain_step(problem, runs):
+def test_compiled_step_is_the_plain_step(escaping_problem, runs):
     """One step by hand: loss ||A(U V^T) - y||^2 / 2 and U - μ A*(r) V, V - μ A*(r)^T U."""
-    op, y, _, k = problem
+    op, y, _, k = escaping_problem
     U, V = stacked_init(*op.shape, k, [0.3, 0.2, 0.1][:runs], seed=6)
     steps = np.array([0.25, 0.2, 0.1][:runs])
-    state = op._compiled_runs(U, V, y, steps)
+    state = CompiledRuns(op.matrix, y, U, V, steps, op.shape)
 
     def check(U, V):
         for b in range(runs):
@@ -354,8 +368,8 @@ def test_compiled_step_is_the_plain_step(problem, runs):
 
 @pytest.mark.parametrize("step", [50.0, 1e200])  # a finite blow-up; an overflow to inf/nan
 @pytest.mark.parametrize("batched", [False, True])
-def test_compiled_runs_diverge_where_the_python_loop_does(problem, step, batched):
-    op, y, _, k = problem
+def test_compiled_runs_diverge_where_the_python_loop_does(escaping_problem, step, batched):
+    op, y, _, k = escaping_problem
     U0, V0 = ms.small_random_init(*op.shape, k, 0.5, seed=2)
     if batched:  # the middle run of three blows up
         U0, V0, step = np.stack([U0] * 3), np.stack([V0] * 3), [0.1, step, 0.1]
@@ -372,8 +386,8 @@ def test_compiled_runs_diverge_where_the_python_loop_does(problem, step, batched
 # float32 -----------------------------------------------------------------------------------
 
 
-def test_float32_run_is_float32_and_close_at_moderate_alpha(problem):
-    op, y, truth, k = problem
+def test_float32_run_is_float32_and_close_at_moderate_alpha(escaping_problem):
+    op, y, truth, k = escaping_problem
     U0, V0 = ms.small_random_init(*op.shape, k, 1e-2, seed=3)
     double = ms.factorized_gd(op, y, U0, V0, 0.25, 200, truth=truth, dtype=np.float64)
     single = ms.factorized_gd(op, y, U0, V0, 0.25, 200, truth=truth, dtype=np.float32)
@@ -384,10 +398,10 @@ def test_float32_run_is_float32_and_close_at_moderate_alpha(problem):
     assert abs(errors[0][-1] - errors[1][-1]) < 1e-4
 
 
-def test_float32_floors_the_test_error_where_float64_goes_on(problem):
+def test_float32_floors_the_test_error_where_float64_goes_on(escaping_problem):
     # The floor that factorized_gd's docstring and the Performance page report: float32
     # follows float64 at moderate α and stops near 1e-7 where float64 goes on to ~1e-11.
-    op, y, truth, k = problem
+    op, y, truth, k = escaping_problem
     alphas = [1e-2, 1e-12]
 
     def init(alpha):
@@ -409,8 +423,8 @@ def test_float32_floors_the_test_error_where_float64_goes_on(problem):
 
 
 @pytest.fixture
-def batch_inputs(problem):
-    op, y, truth, k = problem
+def batch_inputs(escaping_problem):
+    op, y, truth, k = escaping_problem
     U0, V0 = stacked_init(*op.shape, k, [1e-3, 1e-4, 1e-5])
     return op, y, U0, V0, truth
 
@@ -447,8 +461,8 @@ def test_batch_input_errors(batch_inputs, change, error, pattern):
         ms.factorized_gd(**kwargs)
 
 
-def test_single_run_input_errors(problem):
-    op, y, _, k = problem
+def test_single_run_input_errors(escaping_problem):
+    op, y, _, k = escaping_problem
     U0, V0 = ms.small_random_init(*op.shape, k, 1e-3, seed=0)
     with pytest.raises(TypeError, match=r"^step must be a real number for a single run"):
         ms.factorized_gd(op, y, U0, V0, [0.1], 3)

@@ -6,20 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from _numerics import central_difference, rel_diff
+from conftest import N1, N2
 
 import matrix_sensing as ms
 from matrix_sensing import metrics
-
-N1, N2, K, M = 5, 4, 3, 30
-
-
-@pytest.fixture
-def problem():
-    """A tiny overparameterized problem (k > r) with ||X|| = 1 and a moderate init."""
-    truth = ms.low_rank_target(N1, N2, 2, kappa=2.0, seed=0)
-    op = ms.GaussianSensing(M, (N1, N2), seed=1)
-    U0, V0 = ms.small_random_init(N1, N2, K, 0.5, seed=2)
-    return op, op(truth), U0, V0, truth
 
 
 def residual_gradient(op, y, U, V):

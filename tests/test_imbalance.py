@@ -21,8 +21,7 @@ from matrix_sensing.experiments.imbalance import (
     level_window_rate,
     scaled_window_rate,
 )
-from matrix_sensing.gd import DivergenceError
-from matrix_sensing.rebalancing import rebalance
+from matrix_sensing.solvers import DivergenceError, rebalance
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "n2_n4_imbalance.ipynb"

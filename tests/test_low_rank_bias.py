@@ -16,8 +16,8 @@ from matrix_sensing.experiments.low_rank_bias import (
     nuclear_norm_gap,
     sigma_ratio,
 )
-from matrix_sensing.gd import GDResult
 from matrix_sensing.metrics import effective_rank
+from matrix_sensing.solvers import GDResult
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "m9_low_rank_bias.ipynb"

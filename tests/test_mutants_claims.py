@@ -19,7 +19,7 @@ from scipy import stats
 from matrix_sensing import claims
 from matrix_sensing.claims import balancing_free, curse_of_symmetry, imbalance, precursor
 from matrix_sensing.experiments import Run
-from matrix_sensing.gd import GDResult
+from matrix_sensing.solvers import GDResult
 
 NAN = math.nan
 

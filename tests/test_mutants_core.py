@@ -27,6 +27,7 @@ from matrix_sensing import (
     psd_target,
     small_random_init,
 )
+from matrix_sensing.operators import TwoPassGradients
 
 # Operators ---------------------------------------------------------------------------------
 
@@ -77,7 +78,7 @@ def test_rank_one_gradients_sum_over_every_row_block():
     U, V = small_random_init(40, 30, 3, 1.0, seed=2)
     y = np.linspace(-1.0, 1.0, 1000)
     for got, expected in zip(
-        op._residual_and_gradients(U, V, y), rank_one_reference(op, U, V, y), strict=True
+        op.residual_and_gradients(U, V, y), rank_one_reference(op, U, V, y), strict=True
     ):
         np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
 
@@ -233,7 +234,11 @@ def test_progress_bar_only_when_asked_and_erased_at_the_end(capfd, monkeypatch):
 
 @pytest.mark.parametrize(
     "attributes",
-    [("m", "shape", "_forward"), ("shape",), ("shape", "_residual_and_gradients")],
+    [
+        ("m", "shape", "__call__", "forward_unchecked", "adjoint_unchecked"),
+        ("shape",),
+        ("shape", "__call__", "adjoint", "forward_unchecked", "adjoint_unchecked"),
+    ],
     ids=["no adjoint", "shape only", "no m"],
 )
 def test_an_incomplete_operator_is_refused(attributes):
@@ -255,17 +260,23 @@ def test_float32_python_loop_keeps_float32_factors():
     assert result.U.dtype == np.float32 and result.V.dtype == np.float32
 
 
-class TwoPasses:
+class TwoPasses(TwoPassGradients):
     """An operator with only the forward and adjoint maps (no fused pass)."""
 
     def __init__(self, op):
         self.m, self.shape, self._op = op.m, op.shape, op
 
-    def _forward(self, Z):
-        return self._op._forward(Z)
+    def __call__(self, Z):
+        return self._op(Z)
 
-    def _adjoint(self, z):
-        return self._op._adjoint(z)
+    def adjoint(self, z):
+        return self._op.adjoint(z)
+
+    def forward_unchecked(self, Z):
+        return self._op.forward_unchecked(Z)
+
+    def adjoint_unchecked(self, z):
+        return self._op.adjoint_unchecked(z)
 
 
 def test_two_pass_operator_runs_in_the_requested_dtype():

@@ -15,15 +15,13 @@ from matrix_sensing import claims
 from matrix_sensing.claims.balancing_free import measure as measure_n5
 from matrix_sensing.claims.balancing_free import time_to_level
 from matrix_sensing.claims.nuclear_norm import measure as measure_n10
-from matrix_sensing.experiments import Run
+from matrix_sensing.experiments import Run, sensing_problem, spawn_seeds
 from matrix_sensing.experiments.balancing_free import (
     balancing_free,
     linearized_rate,
     relative_imbalance,
 )
 from matrix_sensing.experiments.landscape import (
-    batched_gd,
-    batched_loss_and_gradient,
     first_hits,
     random_starts,
 )
@@ -33,7 +31,7 @@ from matrix_sensing.experiments.nuclear_norm import (
     min_trace_certificate,
     symmetric_sensing,
 )
-from matrix_sensing.gd import DivergenceError
+from matrix_sensing.solvers import DivergenceError
 from matrix_sensing.targets import psd_target
 
 NOTEBOOKS = {
@@ -77,94 +75,43 @@ def small_problem():
     return op, op(truth), U0, V0, truth
 
 
-# N9: batched gradient descent ---------------------------------------------------------------
-
-
 def _loss(op, y, U, V):
     residual = op(U @ V.T) - y
     return 0.5 * residual @ residual
 
 
-def test_batched_gradient_matches_central_differences(small_problem):
-    op, y, U0, V0, _ = small_problem
-    loss, grad_U, grad_V = batched_loss_and_gradient(op, y, U0, V0)
-    h = 1e-6
-    for b in range(U0.shape[0]):
-        assert loss[b] == pytest.approx(_loss(op, y, U0[b], V0[b]), rel=1e-13)
-        for which, grad in ((0, grad_U), (1, grad_V)):
-            numeric = np.zeros_like(grad[b])
-            for idx in np.ndindex(numeric.shape):
-                plus = [U0[b].copy(), V0[b].copy()]
-                minus = [U0[b].copy(), V0[b].copy()]
-                plus[which][idx] += h
-                minus[which][idx] -= h
-                numeric[idx] = (_loss(op, y, *plus) - _loss(op, y, *minus)) / (2 * h)
-            np.testing.assert_allclose(grad[b], numeric, rtol=1e-6, atol=1e-8)
+# N9: many starts as one batch ------------------------------------------------------------
 
 
-def test_batched_gd_agrees_with_a_plain_loop_and_with_factorized_gd(small_problem):
-    op, y, U0, V0, truth = small_problem
-    step, iters = 0.2, 40
-    result = batched_gd(op, y, U0, V0, step, iters, truth=truth)
-    for b in range(U0.shape[0]):
-        U, V = U0[b].copy(), V0[b].copy()  # the reference loop, start by start
-        for _ in range(iters):
-            E = op.adjoint(op(U @ V.T) - y)
-            U, V = U - step * E @ V, V - step * E.T @ U
-        np.testing.assert_allclose(result.U[b], U, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(result.V[b], V, rtol=0, atol=1e-12)
-        single = ms.factorized_gd(op, y, U0[b], V0[b], step, iters, truth=truth)
+def test_random_starts_are_the_single_runs_of_factorized_gd():
+    """The batch of starts is the starts run one by one, up to rounding."""
+    run = random_starts(**TINY_N9, seed=3)
+    problem_seed, init_seed = spawn_seeds(3, 2)
+    n1, n2, r = TINY_N9["n1"], TINY_N9["n2"], TINY_N9["r"]
+    truth, op, y = sensing_problem(n1, n2, r, TINY_N9["kappa"], TINY_N9["m"], seed=problem_seed)
+    for b, seed in enumerate(spawn_seeds(init_seed, TINY_N9["starts"])):
+        U0, V0 = ms.small_random_init(n1, n2, r, TINY_N9["alpha"], seed=seed)
+        single = ms.factorized_gd(
+            op, y, U0, V0, TINY_N9["step"], TINY_N9["iters"], truth=truth, record_every=5
+        )
+        np.testing.assert_array_equal(run.data["iteration"], single.history["iteration"])
         np.testing.assert_allclose(
-            result.history["train_loss"][:, b], single.history["train_loss"], rtol=1e-10, atol=1e-14
+            run.data["test_error"][:, b], single.history["test_error"], rtol=1e-10, atol=1e-14
         )
         np.testing.assert_allclose(
-            result.history["test_error"][:, b], single.history["test_error"], rtol=1e-10, atol=1e-14
+            run.data["train_loss"][:, b], single.history["train_loss"], rtol=1e-10, atol=1e-14
         )
 
 
-def test_batched_gd_records_every_and_last(small_problem):
-    op, y, U0, V0, truth = small_problem
-    result = batched_gd(op, y, U0, V0, 0.2, 23, truth=truth, record_every=10)
-    assert result.history["iteration"].tolist() == [0, 10, 20, 23]
-    assert result.history["test_error"].shape == (4, 3)
-    assert result.U.shape == (3, 6, 1) and result.V.shape == (3, 5, 1)
-    assert "test_error" not in batched_gd(op, y, U0, V0, 0.2, 3).history
-
-
-@pytest.mark.parametrize(
-    ("change", "error", "message"),
-    [
-        ({"U0": np.zeros((6, 1))}, ValueError, "U0 must have 3 dimensions"),
-        ({"U0": np.zeros((3, 7, 1))}, ValueError, "U0 must have shape ('*', 6, '*')"),
-        ({"V0": np.zeros((2, 5, 1))}, ValueError, "V0 must have shape (3, 5, 1)"),
-        ({"U0": np.full((3, 6, 1), np.nan)}, ValueError, "U0 must contain only finite values"),
-        ({"step": 0.0}, ValueError, "step must be > 0"),
-        ({"step": math.nan}, ValueError, "step must be finite"),
-        ({"iters": -1}, ValueError, "iters must be an integer >= 0"),
-        ({"record_every": 0}, ValueError, "record_every must be an integer >= 1"),
-        ({"y": np.zeros(3)}, ValueError, "y must have shape (40,)"),
-        ({"truth": np.zeros((6, 5))}, ValueError, "truth must be a non-zero matrix"),
-        ({"op": "A"}, TypeError, "op must be a GaussianSensing operator"),
-    ],
-)
-def test_batched_gd_rejects_bad_input(small_problem, change, error, message):
-    op, y, U0, V0, truth = small_problem
-    arguments = {"op": op, "y": y, "U0": U0, "V0": V0, "step": 0.2, "iters": 5, "truth": truth}
-    arguments.update(change)
-    with pytest.raises(error) as info:
-        batched_gd(**arguments)
-    assert message in str(info.value)
-
-
-def test_batched_gd_divergence_raises_with_iteration_and_hint(small_problem):
+def test_a_diverging_start_is_named_with_iteration_and_hint(small_problem):
     op, y, U0, V0, _ = small_problem
     U0 = U0.copy()
     U0[1] *= 20  # only start 1 blows up at this step size
     with pytest.raises(DivergenceError) as info:
-        batched_gd(op, y, U0, V0, 5.0, 100)
-    assert info.value.start == 1
+        ms.factorized_gd(op, y, U0, V0, 5.0, 100)
+    assert info.value.run == 1
     assert info.value.iteration > 0
-    assert "diverged at iteration" in str(info.value) and "Hint" in str(info.value)
+    assert "run 1 of a batch of 3" in str(info.value) and "Hint" in str(info.value)
 
 
 def test_first_hits():

@@ -10,24 +10,20 @@ import numpy as np
 import pytest
 from _notebook_helpers import assert_scales_match_registry
 from _numerics import central_difference, rel_diff
+from conftest import N1, N2, K
 
-from matrix_sensing import GaussianSensing, claims, factorized_gd, low_rank_target, metrics
+from matrix_sensing import claims, factorized_gd, metrics
 from matrix_sensing.experiments.preconditioning import first_below, gd_until, preconditioning
-from matrix_sensing.gd import DivergenceError
-from matrix_sensing.initialization import small_random_init
-from matrix_sensing.preconditioned import POLICIES, damping, preconditioned_gd, preconditioned_step
+from matrix_sensing.solvers import (
+    POLICIES,
+    DivergenceError,
+    damping,
+    preconditioned_gd,
+    preconditioned_step,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "n7_preconditioning.ipynb"
-N1, N2, K, M = 5, 4, 3, 40
-
-
-@pytest.fixture
-def problem():
-    truth = low_rank_target(N1, N2, 2, kappa=2.0, seed=0)
-    op = GaussianSensing(M, (N1, N2), seed=1)
-    U0, V0 = small_random_init(N1, N2, K, 0.5, seed=2)
-    return op, op(truth), U0, V0, truth
 
 
 def reference(op, y, U, V, step, iters, rule):

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from _notebook_helpers import parameters_cell
 
-from matrix_sensing import claims
+from matrix_sensing import GDResult, claims
 from matrix_sensing.claims.curse_of_symmetry import measure_n1, t2_loss_growth
 from matrix_sensing.claims.precursor import measure_p2, measure_p3
 from matrix_sensing.experiments import Run
@@ -25,7 +25,6 @@ from matrix_sensing.experiments.symmetric import (
     time_slope,
     top_subspace_sine,
 )
-from matrix_sensing.symmetric import SymmetricGDResult
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = [0, 1, 2, 3, 4]
@@ -157,7 +156,8 @@ def test_p2_measurement_and_never_fitting():
 
 def test_n1_measurement_on_synthetic_histories():
     iterations = np.arange(0, 2001, 500)
-    exact = SymmetricGDResult(
+    exact = GDResult(
+        np.zeros((2, 1)),
         np.zeros((2, 1)),
         0.3,
         2000,

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from _notebook_helpers import assert_scales_match_registry
 from _numerics import central_difference, rel_diff
+from conftest import N1, N2, K, M
 
-from matrix_sensing import GaussianSensing, claims, low_rank_target, small_random_init
+from matrix_sensing import claims, small_random_init
 from matrix_sensing.experiments.robust import robust_recovery, symmetric_sensing
-from matrix_sensing.gd import DivergenceError
-from matrix_sensing.robust import (
+from matrix_sensing.solvers import (
+    DivergenceError,
     corrupt,
     l1_loss,
     l1_subgradient,
@@ -26,16 +27,13 @@ from matrix_sensing.targets import psd_target
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "n6_robust_l1.ipynb"
-N1, N2, K, M = 5, 4, 3, 40
 
 
 @pytest.fixture
-def problem():
-    truth = low_rank_target(N1, N2, 2, kappa=2.0, seed=0)
-    op = GaussianSensing(M, (N1, N2), seed=1)
-    U0, V0 = small_random_init(N1, N2, K, 0.5, seed=2)
-    y, _ = corrupt(op(truth), 0.2, 10.0, seed=3)
-    return op, y, U0, V0, truth
+def corrupted(problem):
+    """The shared small problem with a fifth of its measurements corrupted."""
+    op, y, U0, V0, truth = problem
+    return op, corrupt(y, 0.2, 10.0, seed=3)[0], U0, V0, truth
 
 
 @pytest.fixture
@@ -88,8 +86,8 @@ def test_corrupt_rejects_bad_input(kwargs, error, message):
 # loss and sub-gradient ------------------------------------------------------------------
 
 
-def test_l1_subgradient_is_the_gradient_where_differentiable(problem):
-    op, y, U0, V0, _ = problem
+def test_l1_subgradient_is_the_gradient_where_differentiable(corrupted):
+    op, y, U0, V0, _ = corrupted
     residual = op(U0 @ V0.T) - y
     assert np.min(np.abs(residual)) > 1e-3  # away from the kinks of |.|
     h = 1e-7  # moves every residual by far less than 1e-3: no kink is crossed
@@ -136,8 +134,8 @@ def reference_subgradient(op, y, U, V, step0, decay, iters):
     return U, V
 
 
-def test_subgradient_method_matches_reference_loop(problem):
-    op, y, U0, V0, truth = problem
+def test_subgradient_method_matches_reference_loop(corrupted):
+    op, y, U0, V0, truth = corrupted
     result = subgradient_method(op, y, U0, V0, 0.05, 0.97, 30, truth=truth)
     U_ref, V_ref = reference_subgradient(op, y, U0, V0, 0.05, 0.97, 30)
     assert rel_diff(result.U, U_ref) < 1e-12
@@ -181,8 +179,8 @@ def test_symmetric_l2_gd_matches_reference_loop(symmetric_problem):
     assert np.all(result.history["step"] == 0.1)
 
 
-def test_determinism(problem):
-    op, y, U0, V0, _ = problem
+def test_determinism(corrupted):
+    op, y, U0, V0, _ = corrupted
     first = subgradient_method(op, y, U0, V0, 0.05, 0.99, 20)
     second = subgradient_method(op, y, U0, V0, 0.05, 0.99, 20)
     assert np.array_equal(first.U, second.U) and np.array_equal(first.V, second.V)
@@ -208,8 +206,8 @@ def test_determinism(problem):
         ({"op": "A"}, TypeError, "op must be a measurement operator"),
     ],
 )
-def test_subgradient_method_rejects_bad_input(problem, kwargs, error, message):
-    op, y, U0, V0, _ = problem
+def test_subgradient_method_rejects_bad_input(corrupted, kwargs, error, message):
+    op, y, U0, V0, _ = corrupted
     arguments = {
         "op": op,
         "y": y,
@@ -224,8 +222,8 @@ def test_subgradient_method_rejects_bad_input(problem, kwargs, error, message):
         subgradient_method(**arguments)
 
 
-def test_symmetric_methods_need_a_square_operator(problem):
-    op, y, U0, _, _ = problem
+def test_symmetric_methods_need_a_square_operator(corrupted):
+    op, y, U0, _, _ = corrupted
     with pytest.raises(
         ValueError, match=r"op must measure square \(n, n\) matrices for the symmetric model"
     ):
@@ -238,8 +236,8 @@ def test_symmetric_methods_need_a_square_operator(problem):
         symmetric_l2_gd(symmetric_sensing(4, 10, seed=0), np.ones(10), np.ones((4, 2)), 0.0, 3)
 
 
-def test_divergence_raises_with_iteration_and_hint(problem):
-    op, y, U0, V0, _ = problem
+def test_divergence_raises_with_iteration_and_hint(corrupted):
+    op, y, U0, V0, _ = corrupted
     with pytest.raises(
         DivergenceError, match=r"diverged at iteration \d+.*Hint: the geometric"
     ) as info:

@@ -8,20 +8,15 @@ import numpy as np
 import pytest
 from _numerics import central_difference, rel_diff
 
-from matrix_sensing import GaussianSensing, small_random_init
-from matrix_sensing.gd import DivergenceError
-from matrix_sensing.symmetric import (
-    SymmetricGaussianSensing,
-    psd_target,
-    symmetric_gd,
-    symmetric_loss,
-)
+from matrix_sensing import GaussianSensing, psd_target, small_random_init
+from matrix_sensing.operators import SymmetricGaussianSensing
+from matrix_sensing.solvers import DivergenceError, symmetric_gd, symmetric_loss
 
 N, K, M = 6, 4, 40
 
 
 @pytest.fixture
-def problem():
+def psd_problem():
     """A tiny overparameterized PSD problem (k > r) with ||X|| = 1 and a moderate init."""
     truth = psd_target(N, 2, kappa=2.0, seed=0)
     op = SymmetricGaussianSensing(M, N, seed=1)
@@ -87,9 +82,9 @@ def test_gram_matrix_is_the_normal_operator_in_packed_coordinates():
     rng = np.random.default_rng(3)
     B = rng.standard_normal((N, N))
     Z = B + B.T
-    packed = op._pack(Z)
-    assert rel_diff(op._unpack(packed), Z) == 0
-    assert rel_diff(op._unpack(op._gram @ packed), op.adjoint(op(Z))) < 1e-13
+    packed = op.pack(Z)
+    assert rel_diff(op.unpack(packed), Z) == 0
+    assert rel_diff(op.unpack(op.gram @ packed), op.adjoint(op(Z))) < 1e-13
 
 
 def test_from_array_round_trip_and_symmetry_check():
@@ -151,8 +146,8 @@ def test_psd_target_validation():
 
 
 @pytest.mark.parametrize("method", ["direct", "gram"])
-def test_step_is_gradient_step_of_the_quarter_loss(problem, method):
-    op, y, U0, _ = problem
+def test_step_is_gradient_step_of_the_quarter_loss(psd_problem, method):
+    op, y, U0, _ = psd_problem
     step = 0.1
     result = symmetric_gd(op, y, U0, step, 1, method=method)
     gradient = (U0 - result.U) / step
@@ -176,8 +171,8 @@ def reference_symmetric_gd(A, y, U, step, iters, truth):
 
 
 @pytest.mark.parametrize("method", ["direct", "gram", "auto"])
-def test_matches_reference_loop(problem, method):
-    op, y, U0, truth = problem
+def test_matches_reference_loop(psd_problem, method):
+    op, y, U0, truth = psd_problem
     step, iters = 0.2, 50
     result = symmetric_gd(op, y, U0, step, iters, truth=truth, method=method)
     U, losses, errors = reference_symmetric_gd(op.array, y, U0, step, iters, truth)
@@ -189,18 +184,18 @@ def test_matches_reference_loop(problem, method):
     np.testing.assert_array_equal(result.history["iteration"], np.arange(iters + 1))
 
 
-def test_gram_loss_between_records_tracks_the_exact_loss(problem):
+def test_gram_loss_between_records_tracks_the_exact_loss(psd_problem):
     # With record_every > 1 the gram path estimates the loss between records (for the
     # divergence check only); the recorded losses are exact and equal the direct path's.
-    op, y, U0, _ = problem
+    op, y, U0, _ = psd_problem
     direct = symmetric_gd(op, y, U0, 0.2, 30, record_every=7, method="direct")
     gram = symmetric_gd(op, y, U0, 0.2, 30, record_every=7, method="gram")
     np.testing.assert_array_equal(gram.history["iteration"], [0, 7, 14, 21, 28, 30])
     assert rel_diff(gram.history["train_loss"], direct.history["train_loss"]) < 1e-12
 
 
-def test_history_conventions(problem):
-    op, y, U0, truth = problem
+def test_history_conventions(psd_problem):
+    op, y, U0, truth = psd_problem
     calls = []
     result = symmetric_gd(
         op,
@@ -222,8 +217,8 @@ def test_history_conventions(problem):
     np.testing.assert_array_equal(no_truth.U, U0)
 
 
-def test_deterministic(problem):
-    op, y, U0, truth = problem
+def test_deterministic(psd_problem):
+    op, y, U0, truth = psd_problem
     first = symmetric_gd(op, y, U0, 0.2, 20, truth=truth)
     second = symmetric_gd(op, y, U0, 0.2, 20, truth=truth)
     np.testing.assert_array_equal(first.U, second.U)
@@ -247,8 +242,8 @@ def test_deterministic(problem):
         ({"divergence_factor": 0.5}, ValueError, "divergence_factor must be >= 1, got 0.5"),
     ],
 )
-def test_validation_messages(problem, change, error, message):
-    op, y, U0, truth = problem
+def test_validation_messages(psd_problem, change, error, message):
+    op, y, U0, truth = psd_problem
     kwargs = {"op": op, "y": y, "U0": U0, "step": 0.1, "iters": 3, "truth": truth, **change}
     with pytest.raises(error, match=message):
         symmetric_gd(**kwargs)
@@ -269,8 +264,8 @@ def test_operator_checks():
 
 
 @pytest.mark.parametrize("method", ["direct", "gram"])
-def test_divergence_raises_with_iteration_and_hint(problem, method):
-    op, y, U0, _ = problem
+def test_divergence_raises_with_iteration_and_hint(psd_problem, method):
+    op, y, U0, _ = psd_problem
     with pytest.raises(DivergenceError) as info:
         symmetric_gd(op, y, 10 * U0, 50.0, 100, method=method)
     assert info.value.iteration >= 1

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from matrix_sensing import linear_spectrum, low_rank_target, small_random_init
-from matrix_sensing.symmetric import psd_target as psd_target_compat
 from matrix_sensing.targets import psd_target
 
 # Targets ------------------------------------------------------------------------------
@@ -108,6 +107,5 @@ def test_psd_target_is_exactly_symmetric_psd_with_its_basis():
     np.testing.assert_allclose(Q.T @ Q, np.eye(3), atol=1e-14)
     np.testing.assert_allclose(X, (Q * linear_spectrum(3, 4.0)) @ Q.T, atol=1e-15)
     np.testing.assert_array_equal(psd_target(9, 3, 4.0, seed=2), X)
-    assert psd_target_compat is psd_target  # still importable from matrix_sensing.symmetric
     with pytest.raises(ValueError, match="r must be an integer >= 1 and <= 9, got 10"):
         psd_target(9, 10, seed=0)

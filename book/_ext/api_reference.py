@@ -14,7 +14,7 @@ table and documented on its own page; if no page documents it, the link in the t
 nitpicky warning and fails the build.
 
 Functions are documented under their public path (``matrix_sensing.factorized_gd``) with the
-path where they are defined (``matrix_sensing.gd.factorized_gd``) as the canonical name,
+path where they are defined (``matrix_sensing.factorized_gd``) as the canonical name,
 as autodoc already does for classes, and a reference through any module that imports an
 object resolves to the object's entry, so that docstrings and type hints may use any path.
 
@@ -309,7 +309,7 @@ def _loaded_object(path: str):
 
 def resolve_alias(app, env, node, contnode):
     """A reference to an object through a module that imports it
-    (``matrix_sensing.gd.DivergenceError``) resolves to the object's entry, found under the
+    (``matrix_sensing.DivergenceError``) resolves to the object's entry, found under the
     path where it is defined (its canonical name)."""
     if node.get("refdomain") != "py":
         return None

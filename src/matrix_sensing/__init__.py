@@ -5,10 +5,9 @@ Xie, COLT 2023): matrix sensing by factorized gradient descent from small initia
 from importlib.metadata import PackageNotFoundError, version
 
 from . import claims, experiments, metrics
-from .factored import EntrySampling, RankOneSensing
-from .gd import DivergenceError, GDResult, factorized_gd
 from .initialization import small_random_init
-from .operators import GaussianSensing
+from .operators import EntrySampling, GaussianSensing, RankOneSensing
+from .solvers import DivergenceError, GDResult, factorized_gd
 from .targets import linear_spectrum, low_rank_target, psd_target
 
 try:

@@ -121,3 +121,23 @@ def choice(name: str, value, allowed) -> str:
 def seed(name: str, value) -> int:
     """Seeds are non-negative integers so that runs can be written down and repeated."""
     return integer(name, value, minimum=0)
+
+
+def float_dtype(dtype) -> np.dtype:
+    """``dtype`` as a numpy dtype, which must be float64 or float32."""
+    try:
+        value = None if dtype is None else np.dtype(dtype)  # np.dtype(None) is float64
+    except TypeError:
+        value = None
+    if value is None or value.type not in (np.float64, np.float32):
+        raise ValueError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
+    return value
+
+
+def shape_pair(shape) -> tuple[int, int]:
+    """``shape`` as a pair ``(n1, n2)`` of integers >= 1."""
+    try:
+        n1, n2 = shape
+    except (TypeError, ValueError):
+        raise ValueError(f"shape must be a pair (n1, n2), got {shape!r}") from None
+    return integer("n1", n1, minimum=1), integer("n2", n2, minimum=1)

@@ -7,7 +7,7 @@ import scipy.linalg
 import scipy.stats
 
 from . import _validation as check
-from ._factors import check_operator
+from .operators import check_operator
 
 _NORMS = {"fro": "fro", "op": 2}
 

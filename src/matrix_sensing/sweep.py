@@ -26,9 +26,9 @@ from tqdm import tqdm
 from . import _validation as check
 from . import provenance
 from .experiments import spawn_seeds
-from .gd import DivergenceError, factorized_gd
 from .initialization import small_random_init
 from .operators import GaussianSensing
+from .solvers import DivergenceError, factorized_gd
 from .targets import low_rank_target
 
 

@@ -8,7 +8,7 @@ from ._registry import Claim, Threshold, register
 
 # Chosen here: the symmetric problem (PSD M = X X^T target, U_0 = V_0), n=30, r=k=3, κ=10,
 # ScaledGD step 1/2 (the step at which the iteration from a Nyström start is exactly
-# quadratic, see matrix_sensing.factorization), random scale α = 1e-2, and a second random
+# quadratic, see matrix_sensing.solvers.factorization), random scale α = 1e-2, and a second random
 # scale 1e-6 shown in the figure only. Levels 1e-1 and 1e-11 and the step counts 5 and 20
 # are those stated on ``book/neighbours/nystrom.md`` (a calibration at CPU scale, not the
 # paper's numbers). The paper scale: n=200, r=k=10, κ=100.

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from .. import _validation as check
-from ..gd import GDResult, _check_operator, _test_error_function, factorized_gd
-from ..operators import GaussianSensing
+from ..operators import GaussianSensing, check_operator
+from ..solvers import GDResult, factorized_gd, test_error_function
 from ..targets import low_rank_target
 
 # The most seeds spawn_seeds derives at once (experiments use a handful).
@@ -115,7 +115,7 @@ def run_in_chunks(
     of them; a run alone is made as a single run, so that one run here is exactly
     ``factorized_gd`` run alone.
     """
-    _check_operator(op)
+    check_operator(op)
     n1, n2 = op.shape
     U0 = check.array("U0", U0, ndim=3, shape=(None, n1, None))
     V0 = check.array("V0", V0, ndim=3, shape=(U0.shape[0], n2, U0.shape[2]))
@@ -207,13 +207,13 @@ def _require_truth(truth, n1: int, n2: int) -> None:
             f"truth is required (an ({n1}, {n2}) array or factors (L, R)): the escape is read "
             "off the test error"
         )
-    _test_error_function(truth, n1, n2)  # raises naming truth
+    test_error_function(truth, n1, n2)  # raises naming truth
 
 
 def _single_run_factors(op, U0, V0) -> tuple[np.ndarray, np.ndarray]:
     """``(U0, V0)`` of one run, checked as (n1, k) and (n2, k) for ``op`` of shape (n1, n2),
     as stacks of one run (1, n1, k), (1, n2, k)."""
-    _check_operator(op)
+    check_operator(op)
     n1, n2 = op.shape
     U0 = check.array("U0", U0, ndim=2, shape=(n1, None))
     V0 = check.array("V0", V0, ndim=2, shape=(n2, U0.shape[1]))

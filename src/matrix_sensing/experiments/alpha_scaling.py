@@ -22,8 +22,9 @@ import numpy as np
 from scipy import stats
 
 from .. import _validation as check
-from ..gd import GDResult, _check_operator, factorized_gd
 from ..initialization import small_random_init
+from ..operators import check_operator
+from ..solvers import GDResult, factorized_gd
 from ._common import (
     Run,
     _fit_data,
@@ -129,7 +130,7 @@ def final_errors(
     if not callable(init):
         raise TypeError(f"init must be a callable alpha -> (U0, V0), got {init!r}")
     alphas = check_alphas("alphas", alphas, minimum_count=1)
-    _check_operator(op)
+    check_operator(op)
     _require_truth(truth, *op.shape)
     U0, V0 = (np.stack(factors) for factors in zip(*(init(alpha) for alpha in alphas), strict=True))
     batch = factorized_gd(

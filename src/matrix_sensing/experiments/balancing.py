@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as check
-from ..gd import factorized_gd
 from ..initialization import small_random_init
+from ..solvers import factorized_gd
 from ._common import Run, sensing_problem, spawn_seeds
 
 

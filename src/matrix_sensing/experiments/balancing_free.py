@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as check
-from .._factors import check_operator
-from ..gd import factorized_gd
 from ..initialization import spectral_init
+from ..operators import check_operator
+from ..solvers import factorized_gd
 from ._common import Run, sensing_problem
 
 

@@ -8,7 +8,7 @@ an initialization with ``||U_0|| ≠ ||V_0||`` (``U_0 = α G_U``, ``V_0 = (α/3)
 the spurious directions of ``U`` at size about α and the loss converges linearly at a rate
 proportional to α² (N2); an equal-scale start has a smaller, sign-indefinite imbalance and a
 slower final phase (N3); rescaling the factors once the loss is small removes the α
-dependence (N4, :func:`matrix_sensing.rebalancing.rebalance`).
+dependence (N4, :func:`matrix_sensing.solvers.rebalance`).
 
 The rates are measured on the training loss ``f(U_t, V_t)``: ``1 - ρ`` with ``ρ`` the
 per-iteration factor of a least-squares fit ``f ≈ c ρ^t`` over a window
@@ -33,11 +33,9 @@ import math
 import numpy as np
 
 from .. import _validation as check
-from .._factors import divergence_context
-from ..gd import GDResult, factorized_gd
 from ..initialization import small_random_init, unequal_scale_init
 from ..metrics import first_crossing, local_linear_rate
-from ..rebalancing import rebalance
+from ..solvers import GDResult, divergence_context, factorized_gd, rebalance
 from ._common import Run, sensing_problem, spawn_seeds
 
 # Continuation of a plain run until its loss falls below the rebalancing level.
@@ -235,7 +233,7 @@ def imbalance_rates(
       ``levels``.
     - ``"rebalanced_α"``: from the first recorded iterate of ``"unequal_α"`` with loss below
       ``rebalance_below``, the factors are replaced by
-      :func:`~matrix_sensing.rebalancing.rebalance` ``(U, V, floor=rebalance_floor)`` and
+      :func:`~matrix_sensing.solvers.rebalance` ``(U, V, floor=rebalance_floor)`` and
       gradient descent continues, recorded at every iteration, until the loss is below
       ``levels[1]`` (at most ``rebalance_iters`` more iterations, as for ``"exact_α"``);
       its ``"iteration"`` counts from the start of ``"unequal_α"``. Rate over the level

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from .. import _validation as check
-from ..gd import factorized_gd
 from ..initialization import small_random_init
+from ..solvers import factorized_gd
 from ._common import Run, sensing_problem, spawn_seeds
 
 
@@ -35,7 +35,7 @@ def small_vs_large_init(
     Both runs start from the same Gaussian draw ``G`` scaled by ``alpha_small`` resp.
     ``alpha_large`` (so only the scale α differs). Results ``"small"`` and ``"large"``.
     ``metrics`` (``name -> f(U, V)``) are recorded every ``record_every`` iterations, as in
-    :func:`~matrix_sensing.gd.factorized_gd`; ``experiment`` names the returned run (other
+    :func:`~matrix_sensing.factorized_gd`; ``experiment`` names the returned run (other
     experiments reuse these runs, e.g.
     :func:`~matrix_sensing.experiments.low_rank_bias.low_rank_trajectory`).
     """

@@ -7,7 +7,7 @@ positive semidefinite interpolant of minimum nuclear norm. This module runs that
 *on the asymmetric solver*: with symmetric measurement matrices ``A_i = A_i^T`` and the
 start ``U_0 = V_0 = √α I``, the two factors stay equal, ``U_t = V_t`` for every ``t`` (the
 update of ``U`` is ``U - μ E V`` and that of ``V`` is ``V - μ E^T U``, and ``E`` is
-symmetric), so :func:`~matrix_sensing.gd.factorized_gd` *is* symmetric gradient descent
+symmetric), so :func:`~matrix_sensing.factorized_gd` *is* symmetric gradient descent
 ``U_{t+1} = U_t - μ E_t U_t`` on ``f(U) = 1/4 ||A(U U^T) - y||^2`` with the same step.
 
 Whether the target ``X`` *is* the minimum-nuclear-norm PSD interpolant depends on ``m``;
@@ -21,11 +21,10 @@ import scipy.linalg
 import scipy.optimize
 
 from .. import _validation as check
-from .._factors import check_operator
-from ..gd import factorized_gd
 from ..initialization import identity_init
 from ..metrics import nuclear_norm
-from ..operators import GaussianSensing
+from ..operators import GaussianSensing, check_operator
+from ..solvers import factorized_gd
 from ..targets import psd_target
 from ._common import Run, spawn_seeds
 

@@ -3,7 +3,7 @@ the Nyström initialization ``X_0 = M Ω`` converges quadratically, from a small
 initialization only linearly.
 
 Not a sensing problem: the target is observed fully and the loss is
-``1/2 ||U V^T - M||_F^2`` (:mod:`matrix_sensing.factorization`).
+``1/2 ||U V^T - M||_F^2`` (:mod:`matrix_sensing.solvers`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as check
-from ..factorization import heron_prediction, nystrom_init, scaled_gd_factorization
 from ..initialization import small_random_init
+from ..solvers import heron_prediction, nystrom_init, scaled_gd_factorization
 from ..targets import psd_target
 from ._common import Run, spawn_seeds
 from .preconditioning import first_below
@@ -52,7 +52,7 @@ def nystrom_vs_random(
     solver. ``data["steps"][name]``: the number of steps from the first iterate with error
     <= ``level_start`` to the first with error <= ``level_end`` (NaN if one is never
     reached). ``data["prediction"]``: the relative errors of the Nyström run for
-    ``t = 0 .. iters`` predicted by :func:`~matrix_sensing.factorization.heron_prediction`
+    ``t = 0 .. iters`` predicted by :func:`~matrix_sensing.solvers.heron_prediction`
     (exact when ``k = r``).
     """
     params = {

@@ -32,9 +32,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as check
-from ..gd import factorized_gd
 from ..initialization import small_random_init
 from ..metrics import subspace_distance, top_singular_subspaces
+from ..solvers import factorized_gd
 from ._common import Run, sensing_problem, spawn_seeds
 
 # The levels below are this companion's calibration at CPU scale, not the paper's numbers

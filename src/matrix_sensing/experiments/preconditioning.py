@@ -12,10 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as check
-from .._factors import divergence_context
-from ..gd import GDResult, factorized_gd
 from ..initialization import small_random_init
-from ..preconditioned import preconditioned_gd
+from ..solvers import GDResult, divergence_context, factorized_gd, preconditioned_gd
 from ._common import Run, sensing_problem, spawn_seeds
 
 METHODS = ("gd", "scaledgd_lambda", "precgd")
@@ -24,7 +22,7 @@ METHODS = ("gd", "scaledgd_lambda", "precgd")
 def gd_until(op, y, U0, V0, step: float, max_iters: int, truth, tol: float, chunk: int = 250):
     """Plain gradient descent (:func:`~matrix_sensing.factorized_gd`, unchanged) run in
     chunks of ``chunk`` iterations until the relative test error is <= ``tol`` or
-    ``max_iters`` iterations are done; returns one :class:`~matrix_sensing.gd.GDResult` whose
+    ``max_iters`` iterations are done; returns one :class:`~matrix_sensing.GDResult` whose
     history (recorded every iteration) stops at the first iterate with error <= ``tol``.
     Stopping early is what keeps the slow, ill-conditioned runs affordable."""
     max_iters = check.integer("max_iters", max_iters, minimum=1)
@@ -89,7 +87,7 @@ def preconditioning(
     - ``"precgd_kappa{κ:g}"``: PrecGD (damping ``√f``);
 
     the preconditioned ones with step ``step_precond``
-    (:func:`~matrix_sensing.preconditioned.preconditioned_gd`). Every run stops at the first
+    (:func:`~matrix_sensing.solvers.preconditioned_gd`). Every run stops at the first
     iterate with relative test error <= ``tol`` (or after its maximum number of iterations).
 
     The α-dependence of the end of the ScaledGD(λ) runs is looked at separately, at

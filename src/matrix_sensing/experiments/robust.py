@@ -7,7 +7,7 @@ from __future__ import annotations
 from .. import _validation as check
 from ..initialization import small_random_init
 from ..operators import GaussianSensing
-from ..robust import corrupt, symmetric_l2_gd, symmetric_subgradient_method
+from ..solvers import corrupt, symmetric_l2_gd, symmetric_subgradient_method
 from ..targets import psd_target
 from ._common import Run, spawn_seeds
 
@@ -47,16 +47,16 @@ def robust_recovery(
 
     A PSD rank-``r`` target ``X`` (:func:`~matrix_sensing.targets.psd_target`), symmetric
     measurements (:func:`symmetric_sensing`), and ``round(fraction * m)`` of them corrupted by
-    :func:`~matrix_sensing.robust.corrupt` (additive N(0, (magnitude · rms y)^2) outliers).
+    :func:`~matrix_sensing.solvers.corrupt` (additive N(0, (magnitude · rms y)^2) outliers).
     Both runs start from the same ``U_0 = α G`` (``G`` (n × k), i.i.d. N(0, 1/k)).
 
     Results:
 
-    - ``"l1"``: :func:`~matrix_sensing.robust.symmetric_subgradient_method` on
+    - ``"l1"``: :func:`~matrix_sensing.solvers.symmetric_subgradient_method` on
       ``g(U) = (1/√m) ||A(U U^T) - y||_1`` with steps ``step0 · decay^t``, ``iters`` steps;
     - ``"l2"``: gradient descent on the ℓ2 loss ``1/4 ||A(U U^T) - y||^2`` of the
       symmetric model of ``book/setup.md``, "Symmetric variant" (``U_{t+1} = U_t - μ E_t U_t``,
-      :func:`~matrix_sensing.robust.symmetric_l2_gd`), step ``step_l2``, ``iters_l2`` steps.
+      :func:`~matrix_sensing.solvers.robust.symmetric_l2_gd`), step ``step_l2``, ``iters_l2`` steps.
 
     Both record every ``record_every`` iterations. ``data["corrupted"]``: the number of
     corrupted measurements.

@@ -1,6 +1,6 @@
 """Claims P1–P3 (the symmetric precursor) and N1 (the curse of symmetry).
 
-Every run here is symmetric gradient descent (:func:`~matrix_sensing.symmetric.symmetric_gd`)
+Every run here is symmetric gradient descent (:func:`~matrix_sensing.solvers.symmetric_gd`)
 on a PSD target with symmetric Gaussian measurements (see ``book/setup.md``, "Symmetric
 variant"):
 
@@ -29,7 +29,9 @@ from scipy import stats
 from .. import _validation as check
 from ..initialization import small_random_init
 from ..metrics import first_crossing, first_rise, subspace_distance
-from ..symmetric import SymmetricGaussianSensing, psd_target, symmetric_gd
+from ..operators import SymmetricGaussianSensing
+from ..solvers import symmetric_gd
+from ..targets import psd_target
 from ._common import Run, _fit_data, spawn_seeds
 
 # Generic helpers ------------------------------------------------------------------------

@@ -26,8 +26,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import _validation as check
-from ..gd import GDResult
 from ..initialization import small_random_init
+from ..solvers import GDResult
 from ._common import (
     Run,
     _single_run_factors,

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _validation as check
+from .. import _validation as check
 
 
 def rebalance(U, V, *, floor: float = 0.5) -> tuple[np.ndarray, np.ndarray]:

@@ -1,27 +1,26 @@
-"""Linear measurement operators A: R^{n1 x n2} -> R^m.
+"""Dense linear measurement operators A: R^{n1 x n2} -> R^m.
 
 ``A(Z)_i = <A_i, Z>`` and its adjoint ``A*(z) = sum_i z_i A_i``. The Gaussian ensemble has
 i.i.d. N(0, 1/m) entries, so that E[A* A] = Id (see ``book/setup.md``, "Measurements").
 
 Gradient descent needs, per iteration, the residual ``r = A(U V^T) - y`` and
 ``A*(r)``. Done one after the other these read the (m, n1*n2) array twice, and an iteration
-on a large operator is bound by memory traffic. :meth:`GaussianSensing._residual_and_gradients`
-fuses them: for one run a compiled kernel (:mod:`._kernels`) reads each row of A once from
-memory and uses it twice while it is in cache; for a stack of runs, another reads each row
-once for the whole stack.
+on a large operator is bound by memory traffic.
+:meth:`GaussianSensing.residual_and_gradients` fuses them: for one run a compiled kernel
+(``matrix_sensing.operators.kernels``) reads each row of A once from memory and uses it
+twice while it is in cache; for a stack of runs, another reads each row once for the whole
+stack.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import _validation as check
+from .. import _validation as check
+from .compiled import CompiledRuns
+from .protocol import TwoPassGradients
 
-# A batch of fewer runs than this is run as a loop of single runs. From two runs on, the
-# batch kernel, which reads A once per iteration for the whole batch, beats a loop that reads
-# it once per run; a single run pays for the batch kernel's padding to a multiple of four
-# (as does B = 3). Timings of batches: ``benchmarks/README.md`` and ``book/performance.md``.
-BATCH_MIN_RUNS = 2
+__all__ = ["GaussianSensing", "IdentitySensing"]
 
 
 class GaussianSensing:
@@ -41,7 +40,7 @@ class GaussianSensing:
 
     def __init__(self, m: int, shape: tuple[int, int], seed: int):
         m = check.integer("m", m, minimum=1)
-        n1, n2 = _shape(shape)
+        n1, n2 = check.shape_pair(shape)
         check.entries("the measurement matrices", ("m", m), ("n1", n1), ("n2", n2))
         rng = np.random.default_rng(check.seed("seed", seed))
         matrix = rng.standard_normal((m, n1 * n2))
@@ -69,17 +68,19 @@ class GaussianSensing:
         """The same operator with its measurement array stored as ``dtype`` (float64 or
         float32); ``self`` if it already is. A float32 operator holds half the memory; its
         forward and adjoint maps round ``A`` to float32 (about 6e-8 relative)."""
-        dtype = _float_dtype(dtype)
+        dtype = check.float_dtype(dtype)
         if dtype == self.matrix.dtype:
             return self
         op = type(self).__new__(type(self))
         op._init(self.matrix.astype(dtype), self.shape)
         return op
 
-    def _matrix_as(self, dtype: np.dtype) -> np.ndarray:
-        """``matrix`` in ``dtype``: the array itself when the dtypes agree (no copy), else a
-        copy made on first use and kept (a float64 operator asked for float32 keeps a
-        float32 copy, half the size of A, for as long as the operator lives)."""
+    def matrix_as(self, dtype) -> np.ndarray:
+        """``matrix`` (m, n1*n2) in ``dtype`` (float64 or float32): the array itself when
+        the dtypes agree (no copy), else a copy made on first use and kept (a float64
+        operator asked for float32 keeps a float32 copy, half the size of A, for as long as
+        the operator lives)."""
+        dtype = check.float_dtype(dtype)
         if dtype == self.matrix.dtype:
             return self.matrix
         if dtype not in self._copies:
@@ -107,59 +108,62 @@ class GaussianSensing:
             return (z @ self.matrix).reshape(self.shape)
         return (z @ self.matrix).reshape(z.shape[0], *self.shape)
 
-    # Unchecked fast paths for the solver, which validated its inputs once up front.
-    def _forward(self, Z: np.ndarray) -> np.ndarray:
+    def forward_unchecked(self, Z: np.ndarray) -> np.ndarray:
+        """``A(Z)`` (m,) for ``Z`` (n1, n2), without input checks (for solvers)."""
         return self.matrix @ Z.reshape(-1)
 
-    def _adjoint(self, z: np.ndarray) -> np.ndarray:
+    def adjoint_unchecked(self, z: np.ndarray) -> np.ndarray:
+        """``A*(z)`` (n1, n2) for ``z`` (m,), without input checks (for solvers)."""
         return (z @ self.matrix).reshape(self.shape)
 
-    def _residual_and_gradients(self, U: np.ndarray, V: np.ndarray, y: np.ndarray):
-        """Residual and loss gradients in one pass over A (the solver's protocol).
+    def residual_and_gradients(self, U: np.ndarray, V: np.ndarray, y: np.ndarray):
+        """Residual and loss gradients in one pass over A.
 
         ``U`` (n1, k) and ``V`` (n2, k), or stacks (B, n1, k) and (B, n2, k); ``y`` (m,).
         Returns ``r = A(U V^T) - y`` ((m,) or (B, m)), ``A*(r) V`` and ``A*(r)^T U`` (shapes
         of U and V), computed in ``U.dtype``. Unchecked: the caller validated the shapes.
 
-        The evaluation that starts :meth:`_compiled_runs`: one run (or fewer than
-        :data:`BATCH_MIN_RUNS`) through :func:`._kernels.fused_residual_adjoint`, which forms
-        ``r = A x - y`` and ``G = A^T r`` for ``x = vec(U V^T)`` in one pass over A; a stack
-        through :func:`._kernels.fused_residual_adjoint_batch`, which reads A once for all
-        runs (padded with zero runs to its 4x4 tiles). Nothing of the size of A is allocated.
+        One run (or fewer than ``compiled.BATCH_MIN_RUNS``) goes through
+        ``kernels.fused_residual_adjoint``, which forms ``r = A x - y`` and
+        ``G = A^T r`` for ``x = vec(U V^T)`` in one pass over A; a stack through
+        ``kernels.fused_residual_adjoint_batch``, which reads A once for all runs (padded
+        with zero runs to its 4x4 tiles). Nothing of the size of A is allocated.
         """
         single = U.ndim == 2
         if single:
             U, V = U[None], V[None]
-        runs = self._compiled_runs(U, V, y, np.zeros(U.shape[0]))
+        runs = CompiledRuns(self.matrix_as(U.dtype), y, U, V, np.zeros(U.shape[0]), self.shape)
         residual, grad_U, grad_V = runs.gradients()
         return (residual[0], grad_U[0], grad_V[0]) if single else (residual, grad_U, grad_V)
-
-    def _compiled_runs(self, U: np.ndarray, V: np.ndarray, y: np.ndarray, steps):
-        """Gradient descent on the stacks ``U`` (B, n1, k), ``V`` (B, n2, k) with steps
-        (B,), every iteration in compiled code, computed in ``U.dtype``
-        (:class:`._compiled_run.CompiledRuns`). Unchecked."""
-        from ._compiled_run import CompiledRuns
-
-        return CompiledRuns(self._matrix_as(U.dtype), y, U, V, steps, self.shape)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(m={self.m}, shape={self.shape})"
 
 
-def _float_dtype(dtype) -> np.dtype:
-    """``dtype`` as a numpy dtype, which must be float64 or float32."""
-    try:
-        value = None if dtype is None else np.dtype(dtype)  # np.dtype(None) is float64
-    except TypeError:
-        value = None
-    if value is None or value.type not in (np.float64, np.float32):
-        raise ValueError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
-    return value
+class IdentitySensing(TwoPassGradients):
+    """The identity as a measurement operator on ``(n1, n2)`` matrices: ``A(Z) = vec(Z)``
+    (row-major, ``m = n1 n2``), ``A*(z) = z`` reshaped. With ``y = vec(M)`` the sensing loss
+    ``1/2 ||A(U V^T) - y||^2`` is the factorization loss ``1/2 ||U V^T - M||_F^2``."""
 
+    def __init__(self, shape: tuple[int, int]):
+        self.shape = check.shape_pair(shape)
+        self.m = self.shape[0] * self.shape[1]
 
-def _shape(shape) -> tuple[int, int]:
-    try:
-        n1, n2 = shape
-    except (TypeError, ValueError):
-        raise ValueError(f"shape must be a pair (n1, n2), got {shape!r}") from None
-    return check.integer("n1", n1, minimum=1), check.integer("n2", n2, minimum=1)
+    def __call__(self, Z) -> np.ndarray:
+        """``vec(Z)`` for ``Z`` (n1, n2)."""
+        return check.array("Z", Z, ndim=2, shape=self.shape).reshape(-1).copy()
+
+    def adjoint(self, z) -> np.ndarray:
+        """``z`` (m,) reshaped to (n1, n2)."""
+        return check.array("z", z, ndim=1, shape=(self.m,)).reshape(self.shape).copy()
+
+    def forward_unchecked(self, Z: np.ndarray) -> np.ndarray:
+        """``vec(Z)`` (m,), without input checks (for solvers)."""
+        return Z.reshape(-1)
+
+    def adjoint_unchecked(self, z: np.ndarray) -> np.ndarray:
+        """``z`` reshaped to (n1, n2), without input checks (for solvers)."""
+        return z.reshape(self.shape)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(shape={self.shape})"

@@ -1,15 +1,23 @@
 """Gradient descent on a dense operator with every iteration in compiled code.
 
-The solver's fast path (:func:`matrix_sensing.factorized_gd` uses it through
-``GaussianSensing._compiled_runs``): between two recorded iterations no Python runs. One
-run (or fewer than ``operators.BATCH_MIN_RUNS``) goes through the single-run kernel, a batch
-through the batch kernel. Same iterates as the Python loop up to rounding (the small
-products are summed in another order; the update ``U - μ grad_U`` rounds the same way).
+The fast path of :func:`matrix_sensing.factorized_gd` on a
+:class:`~matrix_sensing.GaussianSensing` operator, and the fused evaluation of the operator's
+:meth:`~matrix_sensing.GaussianSensing.residual_and_gradients`: between two recorded
+iterations no Python runs. One run (or fewer than :data:`BATCH_MIN_RUNS`) goes through the
+single-run kernel, a batch through the batch kernel. Same iterates as the Python loop up to
+rounding (the small products are summed in another order; the update ``U - μ grad_U``
+rounds the same way).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+# A batch of fewer runs than this is run as a loop of single runs. From two runs on, the
+# batch kernel, which reads A once per iteration for the whole batch, beats a loop that reads
+# it once per run; a single run pays for the batch kernel's padding to a multiple of four
+# (as does B = 3). Timings of batches: ``benchmarks/README.md`` and ``book/performance.md``.
+BATCH_MIN_RUNS = 2
 
 
 class CompiledRuns:
@@ -18,11 +26,10 @@ class CompiledRuns:
     (m, n1*n2); the gradients at (U, V) are held for the next step."""
 
     def __init__(self, A: np.ndarray, y: np.ndarray, U, V, steps, shape):
-        from . import _kernels  # numba: imported on first use
-        from .operators import BATCH_MIN_RUNS
+        from . import kernels  # numba: imported on first use
 
         dtype = A.dtype
-        self._kernels = _kernels
+        self._kernels = kernels
         self._A, self._y = A, np.ascontiguousarray(y, dtype=dtype)
         self._U = np.array(U, dtype=dtype, order="C")
         self._V = np.array(V, dtype=dtype, order="C")
@@ -38,7 +45,7 @@ class CompiledRuns:
             np.empty_like(self._V),  # grad_V
         )
         self.losses = np.empty(batch)
-        _kernels.gd_evaluate(
+        kernels.gd_evaluate(
             self._A, self._y, self._U, self._V, *self._buffers, self.losses, self._one_by_one
         )
 

@@ -13,7 +13,7 @@ engineering demonstrations, not checks of the paper's theorems.
   stores the index arrays only.
 
 The solver (:func:`~matrix_sensing.factorized_gd`) uses only ``m``, ``shape`` and
-``_residual_and_gradients(U, V, y)``, which works on the factors: O(m k (n1 + n2)) time and
+``residual_and_gradients(U, V, y)``, which works on the factors: O(m k (n1 + n2)) time and
 never an n1 x n2 array. ``__call__`` and ``adjoint`` work on dense matrices and are meant for
 small sizes and tests.
 """
@@ -23,8 +23,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sparse
 
-from . import _validation as check
-from .operators import _float_dtype, _shape
+from .. import _validation as check
 
 # Rows of (a, b) handled per block in the fused pass: the block is read by the forward
 # products and again by the adjoint products, and should still be in cache the second time.
@@ -64,10 +63,10 @@ class RankOneSensing:
 
     def __init__(self, m: int, shape: tuple[int, int], seed: int, *, dtype=np.float64):
         self.m = check.integer("m", m, minimum=1)
-        self.shape = _shape(shape)
+        self.shape = check.shape_pair(shape)
         check.entries("a", ("m", self.m), ("n1", self.shape[0]))
         check.entries("b", ("m", self.m), ("n2", self.shape[1]))
-        dtype = _float_dtype(dtype)
+        dtype = check.float_dtype(dtype)
         rng = np.random.default_rng(check.seed("seed", seed))
         # Drawn in float64 row chunks (the same numbers as one draw) and stored as dtype, so
         # a float32 operator is the float64 one rounded, without a float64 copy in memory.
@@ -126,7 +125,15 @@ class RankOneSensing:
         check.entries("A*(z)", ("n1", self.shape[0]), ("n2", self.shape[1]))
         return self.scale * ((self.a.T * z[..., None, :]) @ self.b)
 
-    def _residual_and_gradients(self, U, V, y):
+    def forward_unchecked(self, Z: np.ndarray) -> np.ndarray:
+        """``A(Z)`` (m,) for a dense ``Z`` (n1, n2), without input checks."""
+        return self.scale * np.einsum("ij,ij->i", self.a @ Z, self.b)
+
+    def adjoint_unchecked(self, z: np.ndarray) -> np.ndarray:
+        """``A*(z)`` (n1, n2) for ``z`` (m,) as a dense matrix, without input checks."""
+        return self.scale * ((self.a.T * z) @ self.b)
+
+    def residual_and_gradients(self, U, V, y):
         """``(A(U V^T) - y, A*(r) V, A*(r)^T U)`` for U (n1, k) or (B, n1, k); unchecked.
 
         One pass over row blocks of (a, b): ``P = a U``, ``Q = b V`` give
@@ -185,7 +192,7 @@ class EntrySampling:
         seed: int,
         replace: bool = False,
     ):
-        self.shape = _shape(shape)
+        self.shape = check.shape_pair(shape)
         n1, n2 = self.shape
         # Only m indices and a row pointer are stored, but every use of the operator holds
         # factors (n1, k) and (n2, k).
@@ -270,7 +277,15 @@ class EntrySampling:
             return np.stack([self.adjoint(row) for row in z])
         return self._sampled(self.scale * z).toarray()
 
-    def _residual_and_gradients(self, U, V, y):
+    def forward_unchecked(self, Z: np.ndarray) -> np.ndarray:
+        """``A(Z)`` (m,) for a dense ``Z`` (n1, n2), without input checks."""
+        return self.scale * Z[self.rows, self.cols]
+
+    def adjoint_unchecked(self, z: np.ndarray) -> np.ndarray:
+        """``A*(z)`` (n1, n2) as a dense matrix for ``z`` (m,), without input checks."""
+        return self._sampled(self.scale * z).toarray()
+
+    def residual_and_gradients(self, U, V, y):
         """``(A(U V^T) - y, A*(r) V, A*(r)^T U)`` for U (n1, k) or (B, n1, k); unchecked.
 
         O(m k) time and memory: the residual from gathered rows of U and V, the gradients
@@ -279,7 +294,7 @@ class EntrySampling:
         large array to share a pass over).
         """
         if U.ndim == 3:
-            parts = [self._residual_and_gradients(u, v, y) for u, v in zip(U, V, strict=True)]
+            parts = [self.residual_and_gradients(u, v, y) for u, v in zip(U, V, strict=True)]
             return tuple(np.stack(x) for x in zip(*parts, strict=True))
         dtype = U.dtype
         scale = dtype.type(self.scale)

@@ -3,7 +3,7 @@ Nyström initialization of Li, Zhang, Mokhtari & He (ICLR 2025).
 
 Factorization is matrix sensing with the identity as the measurement operator
 (:class:`IdentitySensing`: ``A(Z) = vec(Z)``, ``y = vec(M)``), so the solver is the one
-preconditioned update of :mod:`matrix_sensing.preconditioned` with the ScaledGD policy
+preconditioned update of :mod:`matrix_sensing.solvers.preconditioned` with the ScaledGD policy
 (``λ = 0``): ``U ← U - μ (U V^T - M) V (V^T V)^{-1}``, ``V ← V - μ (U V^T - M)^T U (U^T U)^{-1}``.
 
 Nyström initialization. The initialization is recalled, unverified, as ``X_0 = M Ω`` for
@@ -33,41 +33,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _validation as check
-from ._factors import divergence_context
-from .gd import GDResult
+from .. import _validation as check
+from ..operators import IdentitySensing
+from .driver import GDResult, divergence_context
 from .preconditioned import preconditioned_gd
-
-
-class IdentitySensing:
-    """The identity as a measurement operator on ``(n1, n2)`` matrices: ``A(Z) = vec(Z)``
-    (row-major, ``m = n1 n2``), ``A*(z) = z`` reshaped. With ``y = vec(M)`` the sensing loss
-    ``1/2 ||A(U V^T) - y||^2`` is the factorization loss ``1/2 ||U V^T - M||_F^2``."""
-
-    def __init__(self, shape: tuple[int, int]):
-        try:
-            n1, n2 = shape
-        except (TypeError, ValueError):
-            raise ValueError(f"shape must be a pair (n1, n2), got {shape!r}") from None
-        self.shape = (check.integer("n1", n1, minimum=1), check.integer("n2", n2, minimum=1))
-        self.m = self.shape[0] * self.shape[1]
-
-    def __call__(self, Z) -> np.ndarray:
-        """``vec(Z)`` for ``Z`` (n1, n2)."""
-        return check.array("Z", Z, ndim=2, shape=self.shape).reshape(-1).copy()
-
-    def adjoint(self, z) -> np.ndarray:
-        """``z`` (m,) reshaped to (n1, n2)."""
-        return check.array("z", z, ndim=1, shape=(self.m,)).reshape(self.shape).copy()
-
-    def _forward(self, Z: np.ndarray) -> np.ndarray:
-        return Z.reshape(-1)
-
-    def _adjoint(self, z: np.ndarray) -> np.ndarray:
-        return z.reshape(self.shape)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(shape={self.shape})"
 
 
 def nystrom_init(M, k: int, *, seed: int, symmetric: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -145,11 +114,11 @@ def scaled_gd_factorization(
     (ScaledGD inverts ``U^T U`` and ``V^T V``; a singular one raises ``ValueError``);
     ``step``: μ > 0; ``iters``: maximum number of steps; ``stop_below``: stop once the
     relative error ``||U V^T - M||_F / ||M||_F`` is at most this; ``divergence_factor`` as
-    in :func:`~matrix_sensing.preconditioned.preconditioned_gd` (ScaledGD from a small start
+    in :func:`~matrix_sensing.solvers.preconditioned_gd` (ScaledGD from a small start
     ``α G`` overshoots on its first step, by a factor of order ``1/α^2``, before it
     converges, so such runs need a large factor). The history has
     ``test_error`` (that relative error), ``train_loss`` (``1/2 ||U V^T - M||_F^2``) and the
-    entries of :func:`~matrix_sensing.preconditioned.preconditioned_gd`.
+    entries of :func:`~matrix_sensing.solvers.preconditioned_gd`.
     """
     M = check.array("M", M, ndim=2)
     op = IdentitySensing(M.shape)
@@ -163,7 +132,7 @@ def scaled_gd_factorization(
     with divergence_context(algorithm="ScaledGD (matrix factorization)", hint=hint):
         return preconditioned_gd(
             op,
-            op._forward(M),
+            op.forward_unchecked(M),
             U0,
             V0,
             step,

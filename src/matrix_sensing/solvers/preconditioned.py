@@ -27,11 +27,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import numpy as np
-from tqdm import tqdm
 
-from . import _validation as check
-from ._factors import DivergenceGuard, check_operator, check_pair, check_run_options, check_truth
-from .gd import DivergenceError, GDResult
+from .. import _validation as check
+from ..operators import check_operator
+from .driver import (
+    DivergenceError,
+    GDResult,
+    Method,
+    check_pair,
+    check_run_options,
+    check_truth,
+    iterate,
+    test_error_function,
+)
 
 POLICIES = ("scaledgd", "scaledgd_lambda", "precgd")
 
@@ -165,7 +173,7 @@ def preconditioned_gd(
     metrics : extra ``name -> f(U, V)`` evaluated at every recorded iteration.
     stop_below : stop as soon as the test error is <= this level (needs ``truth``); that
         iteration is recorded and ``result.iters`` is the number of steps taken.
-    divergence_factor : raise :class:`~matrix_sensing.gd.DivergenceError` once the loss
+    divergence_factor : raise :class:`~matrix_sensing.DivergenceError` once the loss
         exceeds this factor times ``max(f(U0, V0), ||y||^2 / 2)`` or is not finite.
     progress : show a tqdm progress bar.
 
@@ -188,55 +196,95 @@ def preconditioned_gd(
         if truth is None:
             raise ValueError("stop_below needs truth (it stops on the test error)")
 
-    names = ["iteration", "train_loss", "imbalance", "damping"]
-    names += ["test_error"] if truth is not None else []
-    records: dict[str, list] = {name: [] for name in [*names, *metrics]}
-    algorithm = algorithm_name(policy)
-    guard = DivergenceGuard(
-        divergence_factor, 0.5 * float(y @ y), algorithm, lambda step: _step_hint(policy, step)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        state = _Preconditioned(op, y, U, V, step, policy, lam, truth, truth_norm, stop_below)
+    (result,) = iterate(
+        state,
+        iters,
+        step=step,
+        record_every=record_every,
+        metrics=metrics,
+        test_error=None if truth is None else test_error_function(truth, *op.shape),
+        divergence_factor=divergence_factor,
+        floor=0.5 * float(y @ y),
+        progress=progress,
     )
-    taken = iters
-    bar = tqdm(total=iters, disable=not progress, desc=algorithm, leave=False)
-    with bar, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for t in range(iters + 1):
-            product = U @ V.T
-            residual = op._forward(product) - y
-            loss = 0.5 * float(residual @ residual)
-            guard.check(t, loss, step)
-            lam_t = _damping(policy, U, V, loss, lam)
-            error = np.linalg.norm(product - truth) / truth_norm if truth is not None else None
-            stop = stop_below is not None and error <= stop_below
-            if t % record_every == 0 or t == iters or stop:
-                records["iteration"].append(t)
-                records["train_loss"].append(loss)
-                records["imbalance"].append(np.linalg.norm(U.T @ U - V.T @ V, 2))
-                records["damping"].append(lam_t)
-                if truth is not None:
-                    records["test_error"].append(error)
-                for name, fn in metrics.items():
-                    records[name].append(fn(U, V))
-            if t == iters or stop:
-                taken = t
-                break
-            gradient = op._adjoint(residual)
-            try:
-                U, V = _preconditioned_step(U, V, gradient @ V, gradient.T @ U, step, lam_t)
-            except np.linalg.LinAlgError:
-                if not (np.all(np.isfinite(U.T @ U)) and np.all(np.isfinite(V.T @ V))):
-                    # The factors overflowed: a divergence, not a rank problem.
-                    raise DivergenceError(
-                        t,
-                        np.inf,
-                        step,
-                        guard.bound,
-                        algorithm=algorithm,
-                        hint=_step_hint(policy, step),
-                    ) from None
-                raise ValueError(
-                    f"the preconditioner V^T V + λI or U^T U + λI is singular at iteration {t} "
-                    f"(λ = {lam_t:g}). Hint: ScaledGD (λ = 0) needs full-rank factors of width "
-                    "k = r; for k > r or a zero factor use policy 'scaledgd_lambda' with lam > 0"
+    return result
+
+
+class _Preconditioned(Method):
+    """One run of the preconditioned update with the damping chosen by ``policy``."""
+
+    entries = ("damping",)
+
+    def __init__(self, op, y, U, V, step, policy, lam, truth, truth_norm, stop_below):
+        self.algorithm = algorithm_name(policy)
+        self._op, self._y, self._U, self._V, self._step = op, y, U, V, step
+        self._policy, self._lam = policy, lam
+        self._truth, self._truth_norm, self._stop_below = truth, truth_norm, stop_below
+        self._t, self._bound = 0, np.inf
+        self._evaluate()
+
+    def _evaluate(self) -> None:
+        product = self._U @ self._V.T
+        self._residual = self._op.forward_unchecked(product) - self._y
+        loss = 0.5 * float(self._residual @ self._residual)
+        self.losses, self._damping = np.array([loss]), None
+        if self._stop_below is not None and np.isfinite(loss):
+            error = np.linalg.norm(product - self._truth) / self._truth_norm
+            self.stopped = bool(error <= self._stop_below)
+
+    @property
+    def damping(self) -> float:
+        """λ_t at the current iterate (the policy is asked once per iterate)."""
+        if self._damping is None:
+            loss = float(self.losses[0])
+            self._damping = _damping(self._policy, self._U, self._V, loss, self._lam)
+        return self._damping
+
+    def factors(self):
+        return self._U[None], self._V[None]
+
+    def values(self):
+        return {"damping": np.array([self.damping])}
+
+    def advance(self, count: int, bounds: np.ndarray) -> int:
+        self._bound = float(bounds[0])
+        return super().advance(count, bounds)
+
+    def step(self) -> None:
+        U, V, lam = self._U, self._V, self.damping
+        gradient = self._op.adjoint_unchecked(self._residual)
+        try:
+            self._U, self._V = _preconditioned_step(
+                U, V, gradient @ V, gradient.T @ U, self._step, lam
+            )
+        except np.linalg.LinAlgError:
+            if not (np.all(np.isfinite(U.T @ U)) and np.all(np.isfinite(V.T @ V))):
+                # The factors overflowed: a divergence, not a rank problem.
+                raise DivergenceError(
+                    self._t,
+                    np.inf,
+                    self._step,
+                    self._bound,
+                    algorithm=self.algorithm,
+                    hint=_step_hint(self._policy, self._step),
                 ) from None
-            bar.update()
-    history = {name: np.asarray(values) for name, values in records.items()}
-    return GDResult(U=U, V=V, step=step, iters=taken, history=history)
+            raise ValueError(
+                f"the preconditioner V^T V + λI or U^T U + λI is singular at iteration "
+                f"{self._t} (λ = {lam:g}). Hint: ScaledGD (λ = 0) needs full-rank factors of "
+                "width k = r; for k > r or a zero factor use policy 'scaledgd_lambda' with "
+                "lam > 0"
+            ) from None
+        self._t += 1
+        self._evaluate()
+
+    def divergence(self, iteration: int, run: int, bound: float) -> DivergenceError:
+        return DivergenceError(
+            iteration,
+            float(self.losses[0]),
+            self._step,
+            bound,
+            algorithm=self.algorithm,
+            hint=_step_hint(self._policy, self._step),
+        )

@@ -37,18 +37,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import numpy as np
-from tqdm import tqdm
 
-from . import _validation as check
-from ._factors import (
-    DivergenceGuard,
+from .. import _validation as check
+from ..operators import check_operator
+from .driver import (
+    DivergenceError,
+    GDResult,
+    Method,
     check_factors,
-    check_operator,
     check_pair,
     check_run_options,
     check_truth,
+    iterate,
+    test_error_function,
 )
-from .gd import GDResult
 
 
 def corrupt(y, fraction: float, magnitude: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +93,7 @@ def l1_loss(op, y, U, V) -> float:
     """
     check_operator(op)
     y, U, V = check_pair(op, y, U, V, names=("U", "V"))
-    return float(np.abs(op._forward(U @ V.T) - y).sum()) / np.sqrt(op.m)
+    return float(np.abs(op.forward_unchecked(U @ V.T) - y).sum()) / np.sqrt(op.m)
 
 
 def l1_subgradient(op, y, U, V) -> tuple[np.ndarray, np.ndarray]:
@@ -103,7 +105,7 @@ def l1_subgradient(op, y, U, V) -> tuple[np.ndarray, np.ndarray]:
     """
     check_operator(op)
     y, U, V = check_pair(op, y, U, V, names=("U", "V"))
-    G = op._adjoint(np.sign(op._forward(U @ V.T) - y)) / np.sqrt(op.m)
+    G = op.adjoint_unchecked(np.sign(op.forward_unchecked(U @ V.T) - y)) / np.sqrt(op.m)
     return G @ V, G.T @ U
 
 
@@ -137,11 +139,11 @@ def subgradient_method(
     truth : optional (n1, n2) ground truth X; adds ``test_error`` ||U V^T - X||_F / ||X||_F.
     record_every : record every this many iterations (the last one is always recorded).
     metrics : extra ``name -> f(U, V)`` evaluated at every recorded iteration.
-    divergence_factor : raise :class:`~matrix_sensing.gd.DivergenceError` once the ℓ1 loss
+    divergence_factor : raise :class:`~matrix_sensing.DivergenceError` once the ℓ1 loss
         exceeds this factor times ``max(g(U0, V0), ||y||_1 / √m)`` or is not finite.
     progress : show a tqdm progress bar.
 
-    Returns a :class:`~matrix_sensing.gd.GDResult` (``step`` is μ_0) whose history has
+    Returns a :class:`~matrix_sensing.GDResult` (``step`` is μ_0) whose history has
     ``iteration``, ``train_loss`` (the ℓ1 loss g), ``imbalance`` (operator norm of
     ``U^T U - V^T V``), ``step`` (μ_t, the step taken from that iterate) and, with
     ``truth``, ``test_error``.
@@ -271,11 +273,7 @@ def _subgradient_loop(
     iters, record_every, divergence_factor, metrics = check_run_options(
         iters, record_every, divergence_factor, metrics
     )
-    truth, truth_norm = check_truth(truth, op.shape)
-
-    names = ["iteration", "train_loss", "imbalance", "step"]
-    names += ["test_error"] if truth is not None else []
-    records: dict[str, list] = {name: [] for name in [*names, *metrics]}
+    truth, _ = check_truth(truth, op.shape)
     model = "symmetric " if symmetric else ""
     if loss == "l1":
         scale = 1.0 / np.sqrt(op.m)
@@ -296,33 +294,67 @@ def _subgradient_loop(
             f"step={step:g} is too large for this problem (gradient descent needs step ≲ "
             f"1/||X||, less with outliers in y); try step={step / 2:g} or smaller."
         )
-    guard = DivergenceGuard(divergence_factor, y_value, algorithm, hint)
-    bar = tqdm(total=iters, disable=not progress, desc=algorithm, leave=False)
-    # Overflow while blowing up is reported below as a DivergenceError, not as a warning.
-    with bar, np.errstate(over="ignore", invalid="ignore"):
-        for t in range(iters + 1):
-            step = step0 * decay**t
-            W = U if symmetric else V
-            product = U @ W.T
-            residual = op._forward(product) - y
-            current = value(residual)
-            guard.check(t, current, step)
-            if t % record_every == 0 or t == iters:
-                records["iteration"].append(t)
-                records["train_loss"].append(current)
-                records["imbalance"].append(np.linalg.norm(U.T @ U - W.T @ W, 2))
-                records["step"].append(step)
-                if truth is not None:
-                    records["test_error"].append(np.linalg.norm(product - truth) / truth_norm)
-                for name, fn in metrics.items():
-                    records[name].append(fn(U, W))
-            if t == iters:
-                break
-            G = op._adjoint(weights(residual))
-            if symmetric:
-                U = U - step * ((G + G.T) @ U)
-            else:
-                U, V = U - step * (G @ V), V - step * (G.T @ U)
-            bar.update()
-    history = {name: np.asarray(values) for name, values in records.items()}
-    return GDResult(U=U, V=U if symmetric else V, step=step0, iters=iters, history=history)
+    with np.errstate(over="ignore", invalid="ignore"):
+        state = _Subgradient(op, y, U, V, step0, decay, value, weights, algorithm, hint)
+    (result,) = iterate(
+        state,
+        iters,
+        step=step0,
+        record_every=record_every,
+        metrics=metrics,
+        test_error=None if truth is None else test_error_function(truth, *op.shape),
+        divergence_factor=divergence_factor,
+        floor=y_value,
+        progress=progress,
+    )
+    return result
+
+
+class _Subgradient(Method):
+    """One run of ``U <- U - μ_t G V``, ``V <- V - μ_t G^T U`` (``V is None``: the symmetric
+    ``U <- U - μ_t (G + G^T) U``) with ``G = A*(weights(r))`` and ``μ_t = step0 decay^t``."""
+
+    entries = ("step",)
+
+    def __init__(self, op, y, U, V, step0, decay, value, weights, algorithm, hint):
+        self._op, self._y, self._U, self._V = op, y, U, V
+        self._step0, self._decay, self._t = step0, decay, 0
+        self._value, self._weights, self.algorithm, self._hint = value, weights, algorithm, hint
+        self._evaluate()
+
+    @property
+    def _step(self) -> float:
+        return self._step0 * self._decay**self._t
+
+    def _evaluate(self) -> None:
+        W = self._U if self._V is None else self._V
+        self._residual = self._op.forward_unchecked(self._U @ W.T) - self._y
+        self.losses = np.array([self._value(self._residual)])
+
+    def factors(self):
+        U = self._U[None]
+        return (U, U) if self._V is None else (U, self._V[None])
+
+    def values(self):
+        return {"step": np.array([self._step])}
+
+    def step(self) -> None:
+        step, U, V = self._step, self._U, self._V
+        G = self._op.adjoint_unchecked(self._weights(self._residual))
+        if V is None:
+            self._U = U - step * ((G + G.T) @ U)
+        else:
+            self._U, self._V = U - step * (G @ V), V - step * (G.T @ U)
+        self._t += 1
+        self._evaluate()
+
+    def divergence(self, iteration: int, run: int, bound: float) -> DivergenceError:
+        step = self._step
+        return DivergenceError(
+            iteration,
+            float(self.losses[0]),
+            step,
+            bound,
+            algorithm=self.algorithm,
+            hint=self._hint(step),
+        )
