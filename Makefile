@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: book test lint env lab lock refresh-outputs refresh-golden mutation clean
+.PHONY: book test lint env lab lock parameters refresh-outputs refresh-golden mutation clean
 
 # One BLAS thread per process unless the caller says otherwise: with OpenBLAS's default
 # threads, a loaded 2-core machine (or the test suite's own worker processes) spent up to
@@ -56,6 +56,11 @@ lock: $(STAMP)
 	$(COMPILE) --output-file requirements.txt requirements.in
 	$(COMPILE) --output-file tools/cffconvert.txt tools/cffconvert.in
 	$(BIN)/python tools/sync_environment.py
+
+# Rewrite each claim notebook's parameters cell and notebooks/params/*_paper.yaml from the
+# declarations of the experiments' parameters (tests/test_parameters_sync.py checks them).
+parameters: $(STAMP)
+	$(BIN)/python tools/sync_parameters.py
 
 # Re-execute the notebooks and keep only the verdict outputs that nbval compares; the golden
 # values of their claims (tests/golden/claims_ci.json) are rewritten from the same runs.

@@ -702,10 +702,6 @@ TABLE: dict[str, Case] = {
         {"quantity": NAME, "relation": CHOICE, "value": FINITE},
     ),
     "matrix_sensing.parameters.claim_parameters": Case(T(claim_id="M1"), {"claim_id": CHOICE}),
-    "matrix_sensing.parameters.spec": Case(
-        T(name="n1", default=40),
-        {"name": NAME, "default": Bad((None, "abc", [], {"a": 1}, True, [None], [1, "a"]))},
-    ),
     "matrix_sensing.experiments._common.check_seeds": Case(T(seeds=[0, 1]), {"seeds": Seq(SEED)}),
     "matrix_sensing.experiments._common.spawn_seeds": Case(
         T(seed=0, count=2),
@@ -757,11 +753,11 @@ def _extra_rows():
             {"alphas": Seq(Real(0.0, 1.0, low_open=True, high_open=True))},
             {"name": LABEL, "minimum_count": LABEL},
         ),
-        E + "alpha_scaling.escape_fit": Case(
+        "matrix_sensing.fits.semilog_fit": Case(
             T(alphas=np.array([1e-2, 1e-3, 1e-4]), times=np.array([10.0, 20.0, 31.0])),
             {"alphas": positive_1d, "times": times},
         ),
-        E + "alpha_scaling.loglog_fit": Case(
+        "matrix_sensing.fits.loglog_fit": Case(
             T(alphas=np.array([1e-2, 1e-3, 1e-4]), errors=np.array([1e-2, 1e-3, 1e-4])),
             {"alphas": positive_1d, "errors": Arr((True,), positive=True)},
         ),
@@ -942,14 +938,6 @@ def _extra_rows():
                 "targets": Arr((True,), positive=True),
             },
         ),
-        E + "symmetric.loglog_slope": Case(
-            T(alphas=np.array([1e-2, 1e-3]), errors=np.array([1e-2, 1e-3])),
-            {"alphas": positive_1d, "errors": Arr((True,), positive=True)},
-        ),
-        E + "symmetric.time_slope": Case(
-            T(alphas=np.array([1e-2, 1e-3]), times=np.array([10.0, 20.0])),
-            {"alphas": positive_1d, "times": times},
-        ),
         E + "symmetric.spectral_phase_end": Case(
             T(norms=np.array([0.1, 0.2, 1.0]), level=0.5),
             {"norms": Arr((False,)), "level": POS},
@@ -966,9 +954,6 @@ def _extra_rows():
             },
         ),
         E + "symmetric.top_eigenvectors": Case(T(M="Xs", r=1), {"M": A2, "r": Int(1, high=3)}),
-        E + "symmetric.top_subspace_sine": Case(
-            T(U="Us", basis=E1), {"U": A2, "basis": Arr((True, False))}
-        ),
         "matrix_sensing.metrics.top_subspace_sine": Case(
             T(M="Us", basis=E1), {"M": A2, "basis": Arr((True, False))}
         ),
@@ -1090,6 +1075,29 @@ def _extra_rows():
                 "seed": SEED,
             },
         ),
+        "matrix_sensing.provenance.exclusive": Case(
+            lambda: {"folder": _scratch() / "locked"},
+            {"folder": Bad((None, 3, "", [1], {"a": 1}))},
+        ),
+        "matrix_sensing.provenance.write_bytes": Case(
+            lambda: {"path": _scratch() / "w.bin", "payload": b"x"},
+            {"payload": Bad((None, 3, "abc", [1, 2], {"a": 1}))},
+            {"path": "an output file: any path the reader chooses"},
+        ),
+        "matrix_sensing.sweep.configurations": Case(
+            T(name="phase-transition", scale="ci"),
+            {"name": CHOICE, "scale": CHOICE},
+            aliases={"name": ("sweep",)},
+        ),
+        "matrix_sensing.sweep.pending": Case(
+            lambda: {"name": "phase-transition", "configs": [], "out": _scratch() / "sweep"},
+            {"name": CHOICE},
+            {
+                "configs": "built by grid() from the sweep's own description",
+                "out": "an output folder: any path the reader chooses",
+            },
+            aliases={"name": ("sweep",)},
+        ),
         "matrix_sensing.sweep.run_sweep": Case(
             lambda: {
                 "name": "phase-transition",
@@ -1116,10 +1124,8 @@ TABLE.update(_extra_rows())
 
 NO_USER_INPUT = {
     "matrix_sensing.cli.main": "the command line: tests/test_bad_input_cli.py",
-    "matrix_sensing.cli.cmd_list": "no arguments",
-    "matrix_sensing.cli.cmd_run": "an argparse Namespace built by main (CLI tests)",
-    "matrix_sensing.sweep.cmd_sweep": "an argparse Namespace built by main (CLI tests)",
-    "matrix_sensing.sweep.add_sweep_parser": "builds the argparse parser (CLI tests)",
+    "matrix_sensing.sweep.write_table": "writes records run_sweep produced into a folder the "
+    "reader chooses",
     "matrix_sensing.claims._registry.ids": "no arguments",
     "matrix_sensing.claims.phases.refinement_window": "no arguments",
     "matrix_sensing.provenance.now": "no arguments",
@@ -1140,6 +1146,11 @@ NO_USER_INPUT = {
     "matrix_sensing.claims._registry.ClaimResult": RECORD,
     "matrix_sensing.claims._registry.Verdict": RECORD,
     "matrix_sensing.experiments._common.Run": RECORD,
+    "matrix_sensing.experiments._common.run_params": "an experiment's own locals()",
+    "matrix_sensing.experiments._common.continue_while": "continues a run an experiment made, "
+    "on its validated operator and measurements",
+    "matrix_sensing.experiments._common.iterate_at": "re-runs from starts that continue_while "
+    "collected for an experiment",
     "matrix_sensing.solvers.driver.GDResult": RECORD,
     "matrix_sensing.solvers.driver.continue_run": "joins two results the solvers produced",
     "matrix_sensing.solvers.driver.Method": "an algorithm's state, built by a solver from "
@@ -1311,10 +1322,8 @@ def test_ragged_initial_factors_are_named():
 def test_a_missing_time_gives_a_nan_fit():
     """NaN times (runs that never reached the level) are not an input error: the fit is NaN,
     so that the claim reading it fails."""
-    from matrix_sensing.experiments.alpha_scaling import escape_fit
-    from matrix_sensing.experiments.symmetric import time_slope
+    from matrix_sensing.fits import semilog_fit
 
     alphas, times = np.array([1e-2, 1e-3, 1e-4]), np.array([10.0, np.nan, 31.0])
-    CASES["library"] += 2
-    assert math.isnan(escape_fit(alphas, times).slope)
-    assert math.isnan(time_slope(alphas, times))
+    CASES["library"] += 1
+    assert math.isnan(semilog_fit(alphas, times).slope)

@@ -1,11 +1,12 @@
-"""Smoke test of the benchmark harness (benchmarks/run.py) on tiny sizes: it runs end to end
-and every peer gives the package's iterates. Correctness only: speed is measured by the
-benchmark itself, never asserted here."""
+"""Smoke test of the benchmark (matrix_sensing.benchmark and its command line
+benchmarks/run.py) on tiny sizes: it runs end to end and every peer gives the package's
+iterates. Correctness only: speed is measured by the benchmark itself, never asserted here."""
 
 from __future__ import annotations
 
-import importlib.util
+import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("benchmarks_run", ROOT / "benchmarks/run.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    from matrix_sensing import benchmark
+
+    return benchmark
 
 
 @pytest.mark.parametrize("index", [0, 1, 2], ids=["single", "batch", "float32"])
@@ -54,7 +53,11 @@ def test_agreement_notices_a_wrong_peer(bench):
 
 def test_the_harness_runs_end_to_end_and_writes_its_results(bench, tmp_path):
     out = tmp_path / "smoke.json"
-    assert bench.main(["--smoke", "--reps", "1", "--iters", "2", "--json", str(out)]) == 0
+    script = [sys.executable, str(ROOT / "benchmarks/run.py")]
+    argv = ["--smoke", "--reps", "1", "--iters", "2", "--json", str(out)]
+    done = subprocess.run(script + argv, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {out}" in done.stdout and "| tiny |" in done.stdout
     data = read_json(out)  # checksum and provenance verified
     assert [row["name"] for row in data["table"]] == [w.name for w in bench.SMOKE]
     for row in data["table"]:
@@ -101,7 +104,7 @@ def test_lower_bound_is_the_slower_of_memory_and_arithmetic(bench):
 
 def test_a_scaling_point_is_bounded_by_its_read_or_its_arithmetic(bench):
     # 1 run: 2*10*12 + 3*2*12 = 312 multiply-adds; 4 runs share one read of A
-    point = {**bench.asdict(bench.Workload("w", 4, 3, 10, 2, batch=4)), "ms": {"read": 1.0}}
+    point = {**asdict(bench.Workload("w", 4, 3, 10, 2, batch=4)), "ms": {"read": 1.0}}
     assert bench.series_bound_ms(point, gfma_per_s=1.0) == 0.25  # read / B: 0.25 ms
     assert bench.series_bound_ms(point, gfma_per_s=1e-3) == pytest.approx(0.312)  # arithmetic
 
@@ -116,7 +119,36 @@ def test_the_compiled_read_sums_every_entry(bench, dtype, shape):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_peak_timer_compiles_for_this_cpu_and_times_something(bench, monkeypatch, dtype):
-    monkeypatch.setattr(bench, "PEAK_ITERS", 1000)
-    seconds = bench.peak_timer(dtype)()
+def test_peak_timer_compiles_for_this_cpu_and_times_something(bench, dtype):
+    seconds = bench.peak_timer(dtype, iters=1000)()
     assert np.isfinite(seconds) and seconds > 0
+    lanes = bench.host_lanes(dtype)
+    ir = bench.peak_ir(dtype, lanes)
+    assert ir.count("call <") == bench.PEAK_CHAINS and f"<{lanes} x " in ir
+
+
+def test_run_refuses_bad_settings_naming_them(bench):
+    for name, value, error in [
+        ("reps", 0, ValueError),
+        ("iters", 1.5, TypeError),
+        ("min_seconds", -1.0, ValueError),
+    ]:
+        with pytest.raises(error, match=name):
+            bench.run(smoke=True, **{name: value})
+
+
+def test_the_script_refuses_bad_settings_in_one_line():
+    script = [sys.executable, str(ROOT / "benchmarks/run.py")]
+    done = subprocess.run([*script, "--reps", "0"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--reps and --iters must be integers >= 1" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_importing_the_package_leaves_the_benchmark_and_its_peers_alone():
+    code = (
+        "import sys, matrix_sensing; "
+        "print(sorted(m for m in ('matrix_sensing.benchmark', 'torch', 'matplotlib') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr

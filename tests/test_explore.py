@@ -18,8 +18,8 @@ from _numerics import rel_diff
 import matrix_sensing as ms
 from matrix_sensing import claims, metrics
 from matrix_sensing.experiments._common import sensing_problem, spawn_seeds
-from matrix_sensing.experiments.alpha_scaling import loglog_fit
 from matrix_sensing.experiments.initialization_scale import small_vs_large_init
+from matrix_sensing.fits import loglog_fit
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "book/explore.html"

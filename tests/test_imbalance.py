@@ -1,32 +1,42 @@
 """Claims N2-N4 machinery: the rebalancing step, the two rate-window rules, the continued
-plain run, parameter validation, determinism, and the notebook's parameters against the
-claim registry."""
+run with k > r, the three experiments (parameter validation, determinism, the runs they
+share), and the notebook's parameters against the claim registry."""
 
 from __future__ import annotations
 
+import inspect
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
-from _notebook_helpers import assert_scales_match_registry
+from _notebook_helpers import paper_parameters, parameters_cell
 
 import matrix_sensing as ms
 from matrix_sensing import claims
-from matrix_sensing.claims.imbalance import measure_n2, measure_n3, measure_n4
+from matrix_sensing.claims.imbalance import (
+    IMBALANCE_SCALES,
+    measure_n2,
+    measure_n3,
+    measure_n4,
+)
 from matrix_sensing.experiments import Run
 from matrix_sensing.experiments.imbalance import (
-    _plain_run,
-    imbalance_rates,
+    _scaled_run,
+    alpha_squared_rates,
+    equal_scale_slowdown,
     level_window_rate,
+    rebalanced_rates,
     scaled_window_rate,
 )
 from matrix_sensing.solvers import DivergenceError, rebalance
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "n2_n4_imbalance.ipynb"
+EXPERIMENTS = {"N2": alpha_squared_rates, "N3": equal_scale_slowdown, "N4": rebalanced_rates}
 
-# A tiny problem whose every phase fits in a few hundred cheap iterations (bookkeeping only).
+# A tiny problem whose every phase fits in a few hundred cheap iterations (bookkeeping only):
+# the parameters of all three experiments, each taking its own (see `only`).
 TINY = {
     "n1": 12,
     "n2": 12,
@@ -61,9 +71,19 @@ def factors(n1, n2, k, seed=0, spectrum=None):
     return U, V
 
 
+def only(experiment, params: dict) -> dict:
+    """The entries of ``params`` that ``experiment`` takes (its keywords without defaults)."""
+    signature = inspect.signature(experiment).parameters
+    return {
+        name: value
+        for name, value in params.items()
+        if name in signature and signature[name].default is inspect.Parameter.empty
+    }
+
+
 @pytest.fixture(scope="module")
-def tiny_run():
-    return imbalance_rates(**TINY, seed=2)
+def tiny_runs():
+    return {cid: run(**only(run, TINY), seed=2) for cid, run in EXPERIMENTS.items()}
 
 
 # The rebalancing step ------------------------------------------------------------------
@@ -259,7 +279,7 @@ def test_scaled_window_validation():
         scaled_window_rate(history, 0.25, 0.0, 0.5, 1.0)
 
 
-# The continued plain run -----------------------------------------------------------------
+# The continued run with k > r ------------------------------------------------------------
 
 
 def test_continued_run_equals_one_long_run_and_captures_the_first_crossing():
@@ -267,21 +287,25 @@ def test_continued_run_equals_one_long_run_and_captures_the_first_crossing():
     op = ms.GaussianSensing(200, (12, 12), seed=1)
     y = op(truth)
     U0, V0 = ms.initialization.unequal_scale_init(12, 12, 3, 0.2, 3.0, seed=2)
-    # 30 iterations are not enough to reach 1e-4: the run continues in chunks.
-    result, t_s, (t_switch, U_s, V_s) = _plain_run(
+    # The scaled window [0, 0.3] ends 30 iterations after t_s (1/(μ α²) = 100), not enough
+    # to reach 1e-4: the run continues in chunks.
+    result, t_s, rate, bounds, (t_switch, U_s, V_s) = _scaled_run(
         op,
         y,
         U0,
         V0,
         0.25,
-        span=30,
-        signal_level=1e-1,
+        0.2,
+        [0.0, 0.3],
+        1e-1,
         below=1e-4,
         record_every=5,
         progress=False,
     )
     reference = ms.factorized_gd(op, y, U0, V0, 0.25, result.iters, record_every=5)
     assert result.iters >= t_s + 30 and result.iters > 30
+    assert bounds == [t_s, t_s + 30]
+    assert rate == scaled_window_rate(reference.history, 0.25, 0.2, 0.0, 0.3, t_s)[0]
     assert t_s == ms.metrics.first_crossing(
         reference.history["iteration"], reference.history["train_loss"], 1e-1
     )
@@ -297,120 +321,213 @@ def test_continued_run_equals_one_long_run_and_captures_the_first_crossing():
     np.testing.assert_array_equal(V_s, state.V)
 
 
-# The experiment ------------------------------------------------------------------------
+def test_continue_while_joins_pieces_and_iterate_at_reruns_from_the_latest_start():
+    from matrix_sensing.experiments._common import continue_while, iterate_at
+
+    truth = ms.low_rank_target(12, 12, 1, kappa=1.0, seed=0)
+    op = ms.GaussianSensing(200, (12, 12), seed=1)
+    y = op(truth)
+    U0, V0 = ms.initialization.unequal_scale_init(12, 12, 3, 0.2, 3.0, seed=2)
+    first = ms.factorized_gd(op, y, U0, V0, 0.25, 7, record_every=7)
+    starts = [(0, U0, V0)]
+    result = continue_while(
+        first, op, y, lambda run: 5 if run.iters < 20 else 0, record_every=5, starts=starts
+    )
+    assert result.iters == 22 and [s[0] for s in starts] == [0, 7, 12, 17]
+    np.testing.assert_array_equal(result.history["iteration"], [0, 7, 12, 17, 22])
+    reference = ms.factorized_gd(op, y, U0, V0, 0.25, 22)
+    np.testing.assert_array_equal(result.U, reference.U)
+    np.testing.assert_array_equal(
+        result.history["train_loss"], reference.history["train_loss"][[0, 7, 12, 17, 22]]
+    )
+    for t in (0, 12, 15):
+        U_t, V_t = iterate_at(op, y, 0.25, starts, t)
+        state = ms.factorized_gd(op, y, U0, V0, 0.25, t)
+        np.testing.assert_array_equal(U_t, state.U)
+        np.testing.assert_array_equal(V_t, state.V)
+    with pytest.raises(ValueError, match="t must be >= the first start 0, got -1"):
+        iterate_at(op, y, 0.25, starts, -1)
 
 
-def test_tiny_run_records_every_rate(tiny_run):
-    data = tiny_run.data
-    for name in ("rate_unequal", "rate_exact", "rate_rebalanced", "imbalance_change"):
-        assert len(data[name]) == 2 and all(np.isfinite(data[name])), name
-        assert all(0 < v < 1 for v in data[name]) or name == "imbalance_change", name
-    assert 0 < data["rate_equal_final"] < data["rate_unequal_final"] < 1
-    assert data["rebalance_product_error"] <= 1e-12
-    for alpha, t_switch in zip(TINY["alphas"], data["rebalance_iteration"], strict=True):
-        after = tiny_run.results[f"rebalanced_{alpha:g}"].history
+# The experiments ------------------------------------------------------------------------
+
+
+def test_tiny_runs_record_every_rate(tiny_runs):
+    n2, n3, n4 = tiny_runs["N2"].data, tiny_runs["N3"].data, tiny_runs["N4"].data
+    for data, name in ((n2, "rate_unequal"), (n2, "rate_exact"), (n4, "rate_rebalanced")):
+        assert len(data[name]) == 2 and all(0 < v < 1 for v in data[name]), name
+    assert len(n4["imbalance_change"]) == 2 and all(np.isfinite(n4["imbalance_change"]))
+    assert 0 < n3["rate_equal"] < n3["rate_unequal"] < 1
+    assert n4["rebalance_product_error"] <= 1e-12
+    for alpha, t_switch in zip(TINY["alphas"], n4["rebalance_iteration"], strict=True):
+        after = tiny_runs["N4"].results[f"rebalanced_{alpha:g}"].history
         assert after["iteration"][0] == t_switch
         assert after["train_loss"][0] < TINY["rebalance_below"]
-    assert set(tiny_run.results) == {
+    assert set(tiny_runs["N2"].results) == {"unequal_0.2", "exact_0.2", "unequal_0.3", "exact_0.3"}
+    assert set(tiny_runs["N3"].results) == {"unequal", "equal"}
+    assert set(tiny_runs["N4"].results) == {
         "unequal_0.2",
-        "exact_0.2",
         "rebalanced_0.2",
         "unequal_0.3",
-        "exact_0.3",
         "rebalanced_0.3",
-        "final_unequal",
-        "final_equal",
     }
-    assert tiny_run.results["exact_0.2"].U.shape == (12, 1)
-    assert "test_error" in tiny_run.results["final_equal"].history
+    assert tiny_runs["N2"].results["exact_0.2"].U.shape == (12, 1)
+    assert "test_error" in tiny_runs["N3"].results["equal"].history
 
 
-def test_tiny_run_is_deterministic(tiny_run):
-    again = imbalance_rates(**TINY, seed=2)
-    for name, result in tiny_run.results.items():
-        np.testing.assert_array_equal(
-            result.history["train_loss"], again.results[name].history["train_loss"]
-        )
-    assert again.data["rate_rebalanced"] == tiny_run.data["rate_rebalanced"]
+def test_n4_continues_the_runs_of_n2(tiny_runs):
+    """N4's speed-up divides by N2's rates: its runs with k > r are N2's, continued until the
+    loss is below rebalance_below, so the rates and windows are N2's exactly."""
+    n2, n4 = tiny_runs["N2"], tiny_runs["N4"]
+    assert n4.data["rate_unequal"] == n2.data["rate_unequal"]
+    assert n4.data["signal_time"] == n2.data["signal_time"]
+    for alpha in TINY["alphas"]:
+        name = f"unequal_{alpha:g}"
+        short, long = n2.results[name].history, n4.results[name].history
+        assert n4.data["windows"][name] == n2.data["windows"][name]
+        assert n4.results[name].iters >= n2.results[name].iters
+        for key in ("iteration", "train_loss"):
+            np.testing.assert_array_equal(long[key][: len(short[key])], short[key])
 
 
-def test_claims_measure_the_tiny_run(tiny_run):
-    n2, n3, n4 = measure_n2(tiny_run), measure_n3(tiny_run), measure_n4(tiny_run)
-    data, alphas = tiny_run.data, np.array(TINY["alphas"])
-    ratio = np.array(data["rate_unequal"]) / alphas**2
-    assert n2["rate_over_alpha2_spread"] == pytest.approx(ratio.max() / ratio.min() - 1)
-    assert n3["equal_init_slowdown"] == data["rate_unequal_final"] / data["rate_equal_final"]
-    assert n3["imbalance_change"] == data["imbalance_change_final"]
-    speedup = np.array(data["rate_rebalanced"]) / np.array(data["rate_unequal"])
-    assert n4["rebalance_speedup"] == pytest.approx(speedup.min())
+def test_the_three_experiments_share_the_data_of_a_seed(tiny_runs):
+    for run in tiny_runs.values():
+        np.testing.assert_array_equal(run.truth, tiny_runs["N2"].truth)
+
+
+def test_tiny_runs_are_deterministic(tiny_runs):
+    for cid, experiment in EXPERIMENTS.items():
+        again = experiment(**only(experiment, TINY), seed=2)
+        for name, result in tiny_runs[cid].results.items():
+            np.testing.assert_array_equal(
+                result.history["train_loss"], again.results[name].history["train_loss"]
+            )
+        assert claims.evaluate(cid, again).measured == claims.evaluate(cid, tiny_runs[cid]).measured
+
+
+def test_runs_record_their_parameters(tiny_runs):
+    for cid, experiment in EXPERIMENTS.items():
+        assert tiny_runs[cid].experiment == experiment.__name__
+        assert tiny_runs[cid].params == only(experiment, TINY)
+
+
+def test_claims_measure_the_tiny_runs(tiny_runs):
+    n2, n3, n4 = (tiny_runs[cid] for cid in ("N2", "N3", "N4"))
+    alphas = np.array(TINY["alphas"])
+    ratio = np.array(n2.data["rate_unequal"]) / alphas**2
+    assert measure_n2(n2)["rate_over_alpha2_spread"] == pytest.approx(ratio.max() / ratio.min() - 1)
+    measured = measure_n3(n3)
+    assert measured["equal_init_slowdown"] == n3.data["rate_unequal"] / n3.data["rate_equal"]
+    assert measured["imbalance_change"] == n3.data["imbalance_change_unequal"]
+    speedup = np.array(n4.data["rate_rebalanced"]) / np.array(n4.data["rate_unequal"])
+    assert measure_n4(n4)["rebalance_speedup"] == pytest.approx(speedup.min())
 
 
 def test_a_missing_rate_fails_the_claim():
-    run = Run(
-        "imbalance_rates",
-        {},
-        0,
-        np.eye(2),
-        data={
-            "alphas": [0.1, 0.2],
-            "rate_unequal": [0.01, 0.04],
-            "rate_exact": [0.1, math.nan],
-            "rate_rebalanced": [math.nan, 0.5],
-        },
-    )
-    assert math.isnan(measure_n2(run)["exact_rate_spread"])
-    assert math.isnan(measure_n4(run)["rebalance_speedup"])
-    result = claims.ClaimResult(claims.get("N4"), 0, measure_n4(run))
-    assert not result.passed
+    data = {
+        "alphas": [0.1, 0.2],
+        "rate_unequal": [0.01, 0.04],
+        "rate_exact": [0.1, math.nan],
+        "rate_rebalanced": [math.nan, 0.5],
+    }
+    n2 = Run("alpha_squared_rates", {}, 0, np.eye(2), data=data)
+    n4 = Run("rebalanced_rates", {}, 0, np.eye(2), data=data)
+    assert math.isnan(measure_n2(n2)["exact_rate_spread"])
+    assert math.isnan(measure_n4(n4)["rebalance_speedup"])
+    assert not claims.evaluate("N4", n4).passed
 
 
-def test_divergence_raises_with_the_iteration_and_a_hint():
+@pytest.mark.parametrize("cid", sorted(EXPERIMENTS))
+def test_divergence_raises_with_the_iteration_and_a_hint(cid):
+    experiment = EXPERIMENTS[cid]
     with pytest.raises(DivergenceError) as info:
-        imbalance_rates(**{**TINY, "step": 20.0}, seed=0)
+        experiment(**only(experiment, {**TINY, "step": 20.0}), seed=0)
     assert info.value.iteration >= 1
     assert "Hint: step=20 is too large" in str(info.value)
 
 
-@pytest.mark.parametrize(
-    ("override", "error", "message"),
-    [
-        ({"k": 1}, ValueError, "k must be an integer >= 2, got 1"),
-        ({"alphas": [0.1]}, ValueError, "alphas must hold at least two distinct scales"),
-        ({"alphas": [0.1, 0.1]}, ValueError, "alphas must be distinct"),
-        ({"alphas": [0.1, -0.2]}, ValueError, "alphas[] must be > 0, got -0.2"),
-        ({"alphas": "small"}, TypeError, "alphas must be a list of positive numbers"),
-        ({"window": [1.0, 0.5]}, ValueError, "window must be a pair [start, stop] with 0 <= start"),
-        ({"final_window": [2.0]}, ValueError, "final_window must be a pair [start, stop]"),
-        ({"levels": [1e-9, 1e-6]}, ValueError, "levels must be a pair [high, low]"),
-        ({"rebalance_floor": 2.0}, ValueError, "rebalance_floor must be <= 1, got 2"),
-        ({"rebalance_below": 0.0}, ValueError, "rebalance_below must be > 0"),
-        ({"alpha_equal": float("nan")}, ValueError, "alpha_equal must be finite"),
-        ({"step": 0.0}, ValueError, "step must be > 0"),
-        ({"exact_iters": 0}, ValueError, "exact_iters must be an integer >= 1, got 0"),
-        ({"ratio": -3.0}, ValueError, "ratio must be > 0"),
-    ],
-)
-def test_experiment_validation(override, error, message):
+# Each experiment refuses a bad value of each of its parameters, naming it and its range.
+SHARED_CASES = [
+    ({"n1": 0}, ValueError, "n1 must be an integer >= 1, got 0"),
+    ({"m": 2.5}, TypeError, "m must be an integer"),
+    ({"r": 13}, ValueError, "r must be an integer >= 1 and <= 12, got 13"),
+    ({"k": 1}, ValueError, "k must be an integer >= 2, got 1"),
+    ({"kappa": 0.5}, ValueError, "kappa must be >= 1, got 0.5"),
+    ({"step": 0.0}, ValueError, "step must be > 0"),
+    ({"ratio": -3.0}, ValueError, "ratio must be > 0"),
+    ({"signal_level": 0.0}, ValueError, "signal_level must be > 0"),
+]
+RATE_CASES = [  # N2 and N4
+    ({"alphas": [0.1]}, ValueError, "alphas must hold at least two distinct scales"),
+    ({"alphas": [0.1, 0.1]}, ValueError, "alphas must be distinct"),
+    ({"alphas": [0.1, -0.2]}, ValueError, "alphas[] must be > 0, got -0.2"),
+    ({"alphas": "small"}, TypeError, "alphas must be a list of positive numbers"),
+    ({"window": [1.0, 0.5]}, ValueError, "window must be a pair [start, stop] with 0 <= start"),
+    ({"window": [-0.1, 0.5]}, ValueError, "window[0] must be >= 0, got -0.1"),
+    ({"levels": [1e-9, 1e-6]}, ValueError, "levels must be a pair [high, low]"),
+    ({"levels": [1e-6, 0.0]}, ValueError, "levels[1] must be > 0"),
+]
+VALIDATION = [
+    *[("N2", *case) for case in [*SHARED_CASES, *RATE_CASES]],
+    ("N2", {"exact_iters": 0}, ValueError, "exact_iters must be an integer >= 1, got 0"),
+    *[("N3", *case) for case in SHARED_CASES],
+    ("N3", {"alpha_equal": float("nan")}, ValueError, "alpha_equal must be finite"),
+    ("N3", {"alpha_equal": 0.0}, ValueError, "alpha_equal must be > 0"),
+    ("N3", {"final_window": [2.0]}, ValueError, "final_window must be a pair [start, stop]"),
+    ("N3", {"final_window": [2.0, 1.0]}, ValueError, "final_window must be a pair [start, stop]"),
+    *[("N4", *case) for case in [*SHARED_CASES, *RATE_CASES]],
+    ("N4", {"rebalance_floor": 2.0}, ValueError, "rebalance_floor must be <= 1, got 2"),
+    ("N4", {"rebalance_floor": -0.5}, ValueError, "rebalance_floor must be >= 0, got -0.5"),
+    ("N4", {"rebalance_below": 0.0}, ValueError, "rebalance_below must be > 0"),
+    ("N4", {"rebalance_iters": 0}, ValueError, "rebalance_iters must be an integer >= 1, got 0"),
+]
+
+
+@pytest.mark.parametrize(("cid", "override", "error", "message"), VALIDATION)
+def test_experiment_validation(cid, override, error, message):
+    experiment = EXPERIMENTS[cid]
     with pytest.raises(error) as info:
-        imbalance_rates(**{**TINY, **override}, seed=0)
+        experiment(**only(experiment, {**TINY, **override}), seed=0)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("cid", sorted(EXPERIMENTS))
+def test_experiments_refuse_parameters_they_do_not_take(cid):
+    experiment = EXPERIMENTS[cid]
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        experiment(**TINY, seed=0)
 
 
 # The notebook and the registry -----------------------------------------------------------
 
 
 def test_claims_registered_with_their_source():
-    for cid in ("N2", "N3", "N4"):
+    for cid, experiment in EXPERIMENTS.items():
         claim = claims.get(cid)
         assert claim.source == "Xiong, Ding & Du 2024"
         assert claim.notebook == "notebooks/n2_n4_imbalance.ipynb"
-        assert claim.experiment is imbalance_rates
-        assert claim.params("ci") == claims.get("N2").params("ci")
+        assert claim.experiment is experiment
     assert claims.get("N2").threshold("rate_over_alpha2_spread").value == 0.2
     assert claims.get("N3").threshold("equal_init_slowdown").value == 2.0
     assert claims.get("N3").threshold("imbalance_change").value == 0.1
     assert claims.get("N4").threshold("rebalance_speedup").value == 5.0
 
 
+@pytest.mark.parametrize("scale", claims.SCALES)
+def test_each_claim_takes_its_experiments_share_of_the_notebook_parameters(scale):
+    """The notebook runs the three experiments from one parameters cell: each claim's scale
+    is the part of it that its experiment takes, and together they are all of it."""
+    union = IMBALANCE_SCALES[scale]
+    taken = set()
+    for cid, experiment in EXPERIMENTS.items():
+        params = claims.get(cid).params(scale)
+        assert params == only(experiment, union), cid
+        taken |= set(params)
+    assert taken == set(union)
+
+
 def test_notebook_parameters_are_the_registry_scales():
-    assert_scales_match_registry(NOTEBOOK, ("N2", "N3", "N4"))
+    values, paper = parameters_cell(NOTEBOOK), paper_parameters(NOTEBOOK)
+    assert values.pop("seeds") == paper.pop("seeds") == [0, 1, 2, 3, 4]
+    assert values == IMBALANCE_SCALES["ci"]
+    assert paper == IMBALANCE_SCALES["paper"]

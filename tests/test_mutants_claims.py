@@ -340,10 +340,12 @@ def test_n2_and_n4_quantities():
         "rate_exact": [0.2, 0.25, 0.22],
         "rate_rebalanced": [0.09**2, 0.15**2, 0.07],
     }
-    run = run_of("N2", data=data)
     assert_measured(
-        "N2", run, {"rate_over_alpha2_spread": 0.2, "exact_rate_spread": 0.25 / 0.2 - 1}
+        "N2",
+        run_of("N2", data=data),
+        {"rate_over_alpha2_spread": 0.2, "exact_rate_spread": 0.25 / 0.2 - 1},
     )
+    run = run_of("N4", data=data)
     speedups = np.array(data["rate_rebalanced"]) / np.array(data["rate_unequal"])
     rebalanced = data["rate_rebalanced"]
     assert_measured(
@@ -399,7 +401,11 @@ def test_n6_n8_n9_read_their_values():
 # P1, P2, P3 (symmetric precursor) ------------------------------------------------------------
 
 
+ALPHAS = np.array([1e-3, 1e-4, 1e-5])
+
+
 def precursor_run(norms=(1e-5, 1e-4, 1e-2, 0.5)):
+    """A run of P1's experiment."""
     spectral = result(
         iteration=[0, 10, 20, 30],
         norm=norms,
@@ -407,21 +413,26 @@ def precursor_run(norms=(1e-5, 1e-4, 1e-2, 0.5)):
         test_error=[1.0, 0.99, 0.98, 0.5],
         truth_sine=[0.9, 0.6, 0.45, 0.2],
     )
-    alphas = np.array([1e-3, 1e-4, 1e-5])
     data = {
-        "p1_norm_x": 0.5,  # the spectral phase ends before ||U U^T|| > 1e-2 * 0.5
-        "p1_power_sine": np.array([0.4, 0.2, 0.05, 0.02]),
-        "p1_spectral_vs_truth_sine": 0.4,
-        "p1_alphas": alphas,
-        "p1_test_error": 3 * alphas**0.9,
-        "p2_alphas": alphas,
-        "p2_test_error": 2 * alphas**1.1,
-        "p2_fit_time": 5 + 4 * np.log(1 / alphas),
-        "p2_predicted_slope": 5.0,
-        "p3_crossing_times": np.array([[10.0, 30.0, 45.0], [20.0, 61.0, 88.0]]),
+        "norm_x": 0.5,  # the spectral phase ends before ||U U^T|| > 1e-2 * 0.5
+        "power_sine": np.array([0.4, 0.2, 0.05, 0.02]),
+        "spectral_vs_truth_sine": 0.4,
+        "alphas": ALPHAS,
+        "test_error": 3 * ALPHAS**0.9,
     }
-    results = {"p1 spectral": spectral, "p1 alpha=1e-06": result(test_error=[1, 1e-3, 2e-4])}
+    results = {"spectral": spectral, "alpha=1e-06": result(test_error=[1, 1e-3, 2e-4])}
     return run_of("P1", results=results, data=data)
+
+
+def underdetermined_run():
+    """A run of P2's experiment."""
+    data = {
+        "alphas": ALPHAS,
+        "test_error": 2 * ALPHAS**1.1,
+        "fit_time": 5 + 4 * np.log(1 / ALPHAS),
+        "predicted_slope": 5.0,
+    }
+    return run_of("P2", data=data)
 
 
 def test_p1_quantities_and_the_spectral_phase():
@@ -451,8 +462,8 @@ def test_p1_spectral_phase_missed_is_nan():
 
 
 def test_p2_and_p3_quantities():
-    run = precursor_run()
-    assert_measured("P2", run, {"error_slope": 1.1, "fit_time_ratio": 4.0 / 5.0})
+    assert_measured("P2", underdetermined_run(), {"error_slope": 1.1, "fit_time_ratio": 4.0 / 5.0})
+    run = run_of("P3", data={"crossing_times": np.array([[10.0, 30.0, 45.0], [20.0, 61.0, 88.0]])})
     ratios = [2.0, 61 / 30, 88 / 45]
     assert_measured(
         "P3",
@@ -462,7 +473,7 @@ def test_p2_and_p3_quantities():
             "doubling_ratio": claims.get("P3").threshold("doubling_ratio").worst(ratios),
         },
     )
-    run.data["p3_crossing_times"][1, 2] = NAN  # an eigenvalue never learned
+    run.data["crossing_times"][1, 2] = NAN  # an eigenvalue never learned
     assert math.isnan(measured("P3", run)["crossing_gap"])
 
 
@@ -472,5 +483,5 @@ def test_measured_slopes_are_least_squares_lines():
     errors = np.array([1e-2, 2e-3, 1e-4, 2e-5])
     fit = stats.linregress(np.log(alphas), np.log(errors))
     run = precursor_run()
-    run.data["p1_alphas"], run.data["p1_test_error"] = alphas, errors
+    run.data["alphas"], run.data["test_error"] = alphas, errors
     assert measured("P1", run)["error_slope"] == pytest.approx(fit.slope, rel=1e-12)

@@ -1,6 +1,9 @@
-"""The notebooks' parameters agree with the package, and papermill runs them (or fails clearly).
+"""Every notebook measures a registered claim (or is a showcase) and keeps only its verdict
+outputs, and papermill runs them (or fails clearly).
 
-nbval itself runs over notebooks/ as part of the suite (see addopts in pyproject.toml).
+nbval itself runs over notebooks/ as part of the suite (see addopts in pyproject.toml); the
+parameters cells and paper-scale files are generated from the experiments' declarations
+(tests/test_parameters_sync.py).
 """
 
 from __future__ import annotations
@@ -10,14 +13,12 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
-import yaml
-from _notebook_helpers import assert_only_verdict_cell_has_outputs, parameters_cell
+from _notebook_helpers import assert_only_verdict_cell_has_outputs
 
 from matrix_sensing import claims
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "m1_m2_small_vs_large_init.ipynb"
-SEEDS = [0, 1, 2, 3, 4]
 
 
 def _claims_by_notebook() -> dict[str, list[str]]:
@@ -35,24 +36,6 @@ SHOWCASE_NOTEBOOKS = {"notebooks/phase_transition.ipynb"}
 def test_every_notebook_measures_a_registered_claim_or_is_a_showcase():
     on_disk = {str(p.relative_to(ROOT)) for p in (ROOT / "notebooks").glob("*.ipynb")}
     assert on_disk == set(CLAIM_NOTEBOOKS) | SHOWCASE_NOTEBOOKS
-
-
-@pytest.mark.parametrize("notebook", CLAIM_NOTEBOOKS)
-def test_parameters_cell_is_the_ci_scale(notebook):
-    values = parameters_cell(ROOT / notebook)
-    assert values.pop("seeds") == SEEDS
-    for cid in _claims_by_notebook()[notebook]:
-        assert values == claims.get(cid).params("ci"), cid
-
-
-@pytest.mark.parametrize("notebook", CLAIM_NOTEBOOKS)
-def test_paper_parameter_file_is_the_paper_scale(notebook):
-    path = ROOT / "notebooks" / "params" / f"{Path(notebook).stem}_paper.yaml"
-    values = yaml.safe_load(path.read_text())
-    assert values.pop("seeds") == SEEDS
-    for cid in _claims_by_notebook()[notebook]:
-        assert values == claims.get(cid).params("paper"), cid
-    assert set(values) == set(parameters_cell(ROOT / notebook)) - {"seeds"}
 
 
 @pytest.mark.parametrize("notebook", CLAIM_NOTEBOOKS)

@@ -1,14 +1,10 @@
 """Preconditioned gradient descent (claim N7): the update and its damping policies, a
-reference loop, validation, divergence, the early-stopping GD driver, the experiment and the
-notebook's parameters."""
+reference loop, validation, divergence, the early-stopping GD driver and the experiment."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from _notebook_helpers import assert_scales_match_registry
 from _numerics import central_difference, rel_diff
 from conftest import N1, N2, K
 
@@ -21,9 +17,6 @@ from matrix_sensing.solvers import (
     preconditioned_gd,
     preconditioned_step,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "n7_preconditioning.ipynb"
 
 
 def reference(op, y, U, V, step, iters, rule):
@@ -246,10 +239,3 @@ def test_experiment_counts_and_determinism():
 def test_experiment_rejects_bad_parameters(override, error, message):
     with pytest.raises(error, match=message):
         preconditioning(**{**SMALL, **override}, seed=0)
-
-
-# the notebook's parameters are the registry's scales -----------------------------------------
-
-
-def test_notebook_parameters_are_the_registry_scales():
-    assert_scales_match_registry(NOTEBOOK, ("N7",))

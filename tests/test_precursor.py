@@ -1,6 +1,6 @@
 """Claims P1–P3 and N1: measurement definitions on synthetic data, parameter validation with
 exact messages, determinism of small runs, and the notebooks' parameters against the
-claim registry."""
+claim registry (P1–P3: one experiment each, one parameters cell with a suffix per claim)."""
 
 from __future__ import annotations
 
@@ -19,49 +19,52 @@ from matrix_sensing.experiments import Run
 from matrix_sensing.experiments.symmetric import (
     crossing_times,
     curse_of_symmetry,
-    loglog_slope,
+    incremental_learning,
+    precursor_recovery,
+    precursor_underdetermined,
     spectral_phase_end,
-    symmetric_precursor,
-    time_slope,
-    top_subspace_sine,
 )
+from matrix_sensing.metrics import top_subspace_sine
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = [0, 1, 2, 3, 4]
-NOTEBOOKS = {
-    "p1_p3_precursor": ("P1", "P2", "P3"),
-    "n1_curse_of_symmetry": ("N1",),
-}
+PRECURSOR = {"P1": precursor_recovery, "P2": precursor_underdetermined, "P3": incremental_learning}
 
 # Tiny problems that run in a fraction of a second (bookkeeping tests only).
 TINY_PRECURSOR = {
-    "n_p1": 8,
-    "r_p1": 1,
-    "kappa_p1": 1.0,
-    "m_p1": 60,
-    "k_p1": 8,
-    "step_p1": 0.25,
-    "alpha_p1": 1e-3,
-    "alphas_p1": [1e-2, 1e-3, 1e-4],
-    "iters_p1": 60,
-    "alpha_spectral_p1": 1e-6,
-    "iters_spectral_p1": 40,
-    "n_p2": 8,
-    "r_p2": 1,
-    "kappa_p2": 1.0,
-    "m_p2": 30,
-    "k_p2": 8,
-    "step_p2": 0.5,
-    "alphas_p2": [1e-2, 1e-3, 1e-4],
-    "iters_p2": 100,
-    "fit_level_p2": 0.1,
-    "n_p3": 8,
-    "eigenvalues_p3": [1.0, 0.5],
-    "m_p3": 60,
-    "k_p3": 8,
-    "step_p3": 0.5,
-    "alpha_p3": 1e-2,
-    "iters_p3": 100,
+    "P1": {
+        "n": 8,
+        "r": 1,
+        "kappa": 1.0,
+        "m": 60,
+        "k": 8,
+        "step": 0.25,
+        "alpha": 1e-3,
+        "alphas": [1e-2, 1e-3, 1e-4],
+        "iters": 60,
+        "alpha_spectral": 1e-6,
+        "iters_spectral": 40,
+    },
+    "P2": {
+        "n": 8,
+        "r": 1,
+        "kappa": 1.0,
+        "m": 30,
+        "k": 8,
+        "step": 0.5,
+        "alphas": [1e-2, 1e-3, 1e-4],
+        "iters": 100,
+        "fit_level": 0.1,
+    },
+    "P3": {
+        "n": 8,
+        "eigenvalues": [1.0, 0.5],
+        "m": 60,
+        "k": 8,
+        "step": 0.5,
+        "alpha": 1e-2,
+        "iters": 100,
+    },
 }
 TINY_CURSE = {
     "n": 8,
@@ -78,7 +81,7 @@ TINY_CURSE = {
 
 @pytest.fixture(scope="module")
 def tiny_precursor():
-    return symmetric_precursor(**TINY_PRECURSOR, seed=3)
+    return {cid: PRECURSOR[cid](**TINY_PRECURSOR[cid], seed=3) for cid in PRECURSOR}
 
 
 @pytest.fixture(scope="module")
@@ -106,13 +109,6 @@ def test_spectral_phase_end_is_last_iteration_at_or_below_the_level():
     assert spectral_phase_end([0.5, 1e-4], 1e-2) is None  # above from the start
 
 
-def test_fits_recover_exact_power_laws_and_log_lines():
-    alphas = np.array([1e-2, 1e-4, 1e-6])
-    assert loglog_slope(alphas, 3.0 * alphas**0.75) == pytest.approx(0.75, abs=1e-12)
-    times = 5.0 + 4.5 * np.log(1 / alphas)
-    assert time_slope(alphas, times) == pytest.approx(4.5, abs=1e-12)
-
-
 def test_top_subspace_sine():
     basis = np.eye(5)[:, :2]
     U = np.zeros((5, 3))
@@ -127,31 +123,29 @@ def _run(experiment: str, data: dict, params=None, results=None) -> Run:
 
 
 def test_p3_measurement():
-    run = _run(
-        "symmetric_precursor", {"p3_crossing_times": np.array([[20, 40, 60], [41, 80, 130]])}
-    )
+    run = _run("incremental_learning", {"crossing_times": np.array([[20, 40, 60], [41, 80, 130]])})
     measured = measure_p3(run)
     assert measured["crossing_gap"] == 20  # min of 20, 20, 39, 50
     assert measured["doubling_ratio"] == pytest.approx(130 / 60)  # the worst of 2.05, 2, 2.17
-    unordered = _run("symmetric_precursor", {"p3_crossing_times": np.array([[20, 15], [40, 30]])})
+    unordered = _run("incremental_learning", {"crossing_times": np.array([[20, 15], [40, 30]])})
     assert measure_p3(unordered)["crossing_gap"] == -10
-    never = _run("symmetric_precursor", {"p3_crossing_times": np.array([[20, np.nan], [40, 30]])})
+    never = _run("incremental_learning", {"crossing_times": np.array([[20, np.nan], [40, 30]])})
     assert math.isnan(measure_p3(never)["crossing_gap"])
 
 
 def test_p2_measurement_and_never_fitting():
     alphas = np.array([1e-2, 1e-4, 1e-6])
     data = {
-        "p2_alphas": alphas,
-        "p2_test_error": alphas**0.9,
-        "p2_fit_time": 2.0 + 4.0 * np.log(1 / alphas),
-        "p2_predicted_slope": 5.0,
+        "alphas": alphas,
+        "test_error": alphas**0.9,
+        "fit_time": 2.0 + 4.0 * np.log(1 / alphas),
+        "predicted_slope": 5.0,
     }
-    measured = measure_p2(_run("symmetric_precursor", data))
+    measured = measure_p2(_run("precursor_underdetermined", data))
     assert measured["error_slope"] == pytest.approx(0.9)
     assert measured["fit_time_ratio"] == pytest.approx(0.8)
-    data["p2_fit_time"] = np.array([10.0, 20.0, np.nan])
-    assert math.isnan(measure_p2(_run("symmetric_precursor", data))["fit_time_ratio"])
+    data["fit_time"] = np.array([10.0, 20.0, np.nan])
+    assert math.isnan(measure_p2(_run("precursor_underdetermined", data))["fit_time_ratio"])
 
 
 def test_n1_measurement_on_synthetic_histories():
@@ -179,49 +173,57 @@ def test_n1_measurement_on_synthetic_histories():
 # Experiments: small runs ----------------------------------------------------------------
 
 
-def test_precursor_run_records_what_the_claims_measure(tiny_precursor):
-    run = tiny_precursor
-    assert run.experiment == "symmetric_precursor" and run.params == TINY_PRECURSOR
-    assert {
-        "p1 alpha=0.01",
-        "p1 alpha=0.001",
-        "p1 spectral",
-        "p2 alpha=0.0001",
-        "p3 alpha",
-        "p3 alpha_squared",
-    } <= set(run.results)
-    spectral = run.results["p1 spectral"].history
-    assert len(spectral["spectral_sine"]) == TINY_PRECURSOR["iters_spectral_p1"] + 1
-    assert run.data["p1_power_sine"].shape == spectral["spectral_sine"].shape
+def test_precursor_runs_record_what_the_claims_measure(tiny_precursor):
+    for cid, experiment in PRECURSOR.items():
+        run = tiny_precursor[cid]
+        assert run.experiment == experiment.__name__ and run.params == TINY_PRECURSOR[cid]
+    p1, p2, p3 = (tiny_precursor[cid] for cid in ("P1", "P2", "P3"))
+    assert set(p1.results) == {"alpha=0.01", "alpha=0.001", "alpha=0.0001", "spectral"}
+    assert set(p2.results) == {"alpha=0.01", "alpha=0.001", "alpha=0.0001"}
+    assert set(p3.results) == {"alpha", "alpha_squared"}
+    spectral = p1.results["spectral"].history
+    assert len(spectral["spectral_sine"]) == TINY_PRECURSOR["P1"]["iters_spectral"] + 1
+    assert p1.data["power_sine"].shape == spectral["spectral_sine"].shape
     # GD from a tiny start follows the power iteration (I + μ A*(y))^t U_0.
-    assert abs(spectral["spectral_sine"][5] - run.data["p1_power_sine"][5]) < 1e-4
-    assert run.data["p3_crossing_times"].shape == (2, 2)
-    assert run.data["p2_predicted_slope"] == pytest.approx(1 / math.log1p(0.5 * 1.0))
-    for cid in ("P1", "P2", "P3"):
-        measured = claims.evaluate(cid, run).measured
+    assert abs(spectral["spectral_sine"][5] - p1.data["power_sine"][5]) < 1e-4
+    assert p3.data["crossing_times"].shape == (2, 2)
+    assert p2.data["predicted_slope"] == pytest.approx(1 / math.log1p(0.5 * 1.0))
+    for cid in PRECURSOR:
+        measured = claims.evaluate(cid, tiny_precursor[cid]).measured
         assert set(measured) == {t.quantity for t in claims.get(cid).thresholds}
         assert all(math.isfinite(v) for v in measured.values()), (cid, measured)
 
 
 def test_p1_perturbation_is_the_spectral_error_relative_to_lambda_r(tiny_precursor):
-    # data["p1_perturbation"] = ||A*(y) - X|| / λ_r(X) on P1's problem, recomputed.
+    # data["perturbation"] = ||A*(y) - X|| / λ_r(X) on P1's problem, recomputed.
     from matrix_sensing.experiments._common import spawn_seeds
     from matrix_sensing.experiments.symmetric import symmetric_problem
 
     p1_seed = spawn_seeds(3, 3)[0]
     X, op, y = symmetric_problem(8, 1, 60, seed=spawn_seeds(p1_seed, 2)[0], kappa=1.0)
-    np.testing.assert_array_equal(tiny_precursor.truth, X)
+    np.testing.assert_array_equal(tiny_precursor["P1"].truth, X)
     expected = np.linalg.norm(op.adjoint(y) - X, 2) / np.linalg.eigvalsh(X)[-1]
-    assert tiny_precursor.data["p1_perturbation"] == pytest.approx(expected, rel=1e-12)
+    assert tiny_precursor["P1"].data["perturbation"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_p1_p2_p3_of_one_seed_are_independent_problems(tiny_precursor):
+    """P1, P2, P3 take the first, second and third stream of the seed (three problems)."""
+    from matrix_sensing.experiments._common import spawn_seeds
+    from matrix_sensing.experiments.symmetric import symmetric_problem
+
+    p2_seed = spawn_seeds(3, 3)[1]
+    X, _, _ = symmetric_problem(8, 1, 30, seed=spawn_seeds(p2_seed, 2)[0], kappa=1.0)
+    np.testing.assert_array_equal(tiny_precursor["P2"].truth, X)
+    assert not np.array_equal(tiny_precursor["P2"].truth, tiny_precursor["P1"].truth)
 
 
 def test_precursor_is_deterministic(tiny_precursor):
-    again = symmetric_precursor(**TINY_PRECURSOR, seed=3)
-    other = symmetric_precursor(**TINY_PRECURSOR, seed=4)
-    for cid in ("P1", "P2", "P3"):
-        first = claims.evaluate(cid, tiny_precursor).measured
+    for cid, experiment in PRECURSOR.items():
+        again = experiment(**TINY_PRECURSOR[cid], seed=3)
+        other = experiment(**TINY_PRECURSOR[cid], seed=4)
+        first = claims.evaluate(cid, tiny_precursor[cid]).measured
         assert claims.evaluate(cid, again).measured == first
-    assert claims.evaluate("P1", other).measured != claims.evaluate("P1", again).measured
+        assert claims.evaluate(cid, other).measured != first, cid
 
 
 def test_curse_run_and_its_t2_loss(tiny_curse):
@@ -239,32 +241,51 @@ def test_curse_run_and_its_t2_loss(tiny_curse):
 
 # Parameter validation -------------------------------------------------------------------
 
+SIZE_CASES = [  # P1 and P2
+    ({"n": 0}, ValueError, "n must be an integer >= 1, got 0"),
+    ({"r": 9}, ValueError, "r must be an integer >= 1 and <= 8, got 9"),
+    ({"k": 0}, ValueError, "k must be an integer >= 1, got 0"),
+    ({"m": "many"}, TypeError, "m must be an integer"),
+    ({"kappa": 0.5}, ValueError, r"kappa must be >= 1, got 0\.5"),
+    ({"step": 0.0}, ValueError, "step must be > 0, got 0"),
+    (
+        {"alphas": [1e-2, 2.0, 1e-4]},
+        ValueError,
+        r"alphas must contain at least 3 distinct numbers in \(0, 1\)",
+    ),
+    ({"alphas": 0.1}, TypeError, r"alphas must be a list of numbers in \(0, 1\)"),
+    ({"iters": 0}, ValueError, "iters must be an integer >= 1, got 0"),
+    ({"n": 10**6}, ValueError, r"measurement matrices would have m=\d+ \* n=1000000 \* n=1000000"),
+]
+PRECURSOR_VALIDATION = [
+    *[("P1", *case) for case in SIZE_CASES],
+    ("P1", {"alpha": 1e-5}, ValueError, r"alpha must be one of alphas=\[0\.01, 0\.001, 0\.0001\]"),
+    ("P1", {"alpha_spectral": 0.0}, ValueError, "alpha_spectral must be > 0, got 0"),
+    ("P1", {"iters_spectral": 0}, ValueError, "iters_spectral must be an integer >= 1, got 0"),
+    *[("P2", *case) for case in SIZE_CASES],
+    ("P2", {"m": 36}, ValueError, r"m must be < n \(n \+ 1\) / 2 = 36"),
+    ("P2", {"fit_level": -0.1}, ValueError, r"fit_level must be > 0, got -0\.1"),
+    (
+        "P3",
+        {"eigenvalues": [0.5, 1.0]},
+        ValueError,
+        r"eigenvalues must be a non-empty, strictly decreasing list of numbers > 0",
+    ),
+    ("P3", {"n": 1}, ValueError, "n must be an integer >= 2, got 1"),
+    ("P3", {"k": 1}, ValueError, "k must be an integer >= 2, got 1"),
+    ("P3", {"m": 0}, ValueError, "m must be an integer >= 1, got 0"),
+    ("P3", {"step": -0.5}, ValueError, "step must be > 0"),
+    ("P3", {"alpha": 0.6}, ValueError, r"alpha must be <= 0\.5, got 0\.6"),
+    ("P3", {"alpha": 0.0}, ValueError, "alpha must be > 0, got 0"),
+    ("P3", {"iters": "many"}, TypeError, "iters must be an integer"),
+    ("P3", {"k": 10**5, "n": 10**4}, ValueError, r"U0 would have n=10000 \* k=100000"),
+]
 
-@pytest.mark.parametrize(
-    ("change", "error", "message"),
-    [
-        ({"alpha_p1": 1e-5}, ValueError, r"alpha_p1 must be one of alphas_p1="),
-        (
-            {"alphas_p1": [1e-2, 2.0, 1e-4]},
-            ValueError,
-            r"alphas_p1 must contain at least 3 distinct numbers in \(0, 1\)",
-        ),
-        ({"m_p2": 36}, ValueError, r"m_p2 must be < n_p2 \(n_p2 \+ 1\) / 2 = 36"),
-        (
-            {"eigenvalues_p3": [0.5, 1.0]},
-            ValueError,
-            r"eigenvalues_p3 must be a non-empty, strictly decreasing list of numbers > 0",
-        ),
-        ({"k_p1": 0}, ValueError, "k_p1 must be an integer >= 1, got 0"),
-        ({"step_p2": 0.0}, ValueError, "step_p2 must be > 0, got 0"),
-        ({"kappa_p1": 0.5}, ValueError, r"kappa_p1 must be >= 1, got 0\.5"),
-        ({"iters_p3": "many"}, TypeError, "iters_p3 must be an integer"),
-        ({"fit_level_p2": -0.1}, ValueError, r"fit_level_p2 must be > 0, got -0\.1"),
-    ],
-)
-def test_precursor_parameter_validation(change, error, message):
+
+@pytest.mark.parametrize(("cid", "change", "error", "message"), PRECURSOR_VALIDATION)
+def test_precursor_parameter_validation(cid, change, error, message):
     with pytest.raises(error, match=message):
-        symmetric_precursor(**{**TINY_PRECURSOR, **change}, seed=0)
+        PRECURSOR[cid](**{**TINY_PRECURSOR[cid], **change}, seed=0)
 
 
 @pytest.mark.parametrize(
@@ -302,17 +323,27 @@ def test_curse_parameter_validation(change, error, message):
 # Notebooks against the registry ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
-def test_parameters_cell_and_paper_yaml_are_the_registry_scales(stem):
+@pytest.mark.parametrize(
+    ("stem", "suffixes"),
+    [
+        ("p1_p3_precursor", {"P1": "_p1", "P2": "_p2", "P3": "_p3"}),
+        ("n1_curse_of_symmetry", {"N1": ""}),
+    ],
+)
+def test_parameters_cell_and_paper_yaml_are_the_registry_scales(stem, suffixes):
+    """The notebook's parameters are its claims' parameters, each name with its claim's
+    suffix in the precursor notebook (three experiments with names in common)."""
     values = parameters_cell(ROOT / "notebooks" / f"{stem}.ipynb")
     paper = yaml.safe_load((ROOT / "notebooks" / "params" / f"{stem}_paper.yaml").read_text())
     assert values.pop("seeds") == SEEDS
     assert paper.pop("seeds") == SEEDS
-    for cid in NOTEBOOKS[stem]:
-        claim = claims.get(cid)
-        assert claim.notebook == f"notebooks/{stem}.ipynb"
-        assert values == claim.params("ci"), cid
-        assert paper == claim.params("paper"), cid
+    for scale, found in (("ci", values), ("paper", paper)):
+        expected = {}
+        for cid, suffix in suffixes.items():
+            claim = claims.get(cid)
+            assert claim.notebook == f"notebooks/{stem}.ipynb"
+            expected.update({name + suffix: v for name, v in claim.params(scale).items()})
+        assert found == expected, scale
 
 
 def test_claims_are_registered_with_their_sources():

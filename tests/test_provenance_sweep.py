@@ -176,7 +176,7 @@ def test_a_rerun_sweep_writes_the_same_files(tmp_path):
 
 
 def test_one_sweep_at_a_time_per_folder(tmp_path, capsys):
-    with provenance._exclusive(tmp_path):
+    with provenance.exclusive(tmp_path):
         with pytest.raises(provenance.FolderBusy, match="another process is writing"):
             sweep.run_sweep("phase-transition", sweep.grid(TINY)[:1], tmp_path, workers=0)
         assert (
@@ -188,6 +188,19 @@ def test_one_sweep_at_a_time_per_folder(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == (
         f"error: another process is writing results to {tmp_path}"
     )
+
+
+def test_the_lock_removes_what_a_killed_writer_left(tmp_path):
+    kept = provenance.write_bytes(tmp_path / "sub" / "figure.png", b"\x89PNG")
+    leftover = tmp_path / "sub" / ".r.json.abc123.tmp"  # as a killed atomic write leaves it
+    leftover.write_bytes(b'{"provenance": {')
+    with provenance.exclusive(tmp_path) as folder:
+        assert folder == tmp_path and not leftover.exists()
+    assert kept.read_bytes() == b"\x89PNG"
+    with pytest.raises(TypeError, match="folder must be a folder path"):
+        provenance.exclusive(None)
+    with pytest.raises(TypeError, match="payload must be bytes"):
+        provenance.write_bytes(tmp_path / "x.png", "text")
 
 
 def test_a_record_of_another_configuration_is_recomputed(tmp_path):
@@ -267,3 +280,19 @@ def test_records_table_and_unknown_sweep(reference, tmp_path):
         sweep.run_sweep("nope", configs, tmp_path)
     with pytest.raises(ValueError, match="workers must be an integer >= 0"):
         sweep.run_sweep("phase-transition", configs, tmp_path, workers=-1)
+
+
+def test_named_grids_what_is_pending_and_the_table(reference, tmp_path):
+    configs = sweep.configurations("phase-transition", "smoke")
+    assert configs == sweep.grid(sweep.SWEEPS["phase-transition"][1]["smoke"])
+    with pytest.raises(ValueError, match="sweep must be one of"):
+        sweep.configurations("nope", "ci")
+    with pytest.raises(ValueError, match=r"scale must be one of \['ci', 'paper', 'smoke'\]"):
+        sweep.configurations("phase-transition", "huge")
+    tiny, _ = reference
+    assert sweep.pending("phase-transition", tiny[:3], tmp_path) == tiny[:3]
+    records = sweep.run_sweep("phase-transition", tiny[:2], tmp_path, workers=0, progress=False)
+    assert sweep.pending("phase-transition", tiny[:3], tmp_path) == [tiny[2]]
+    table = provenance.read_npz(sweep.write_table(records, tmp_path))
+    assert sorted(table) == sorted(sweep.records_table(records))
+    assert table["m"].tolist() == [c["m"] for c in tiny[:2]]

@@ -1,14 +1,11 @@
 """Robust sensing (claim N6): outlier corruption, the ℓ1 loss and its sub-gradient, the
-sub-gradient method (asymmetric and symmetric), the symmetric ℓ2 baseline, the experiment,
-and the notebook's parameters."""
+sub-gradient method (asymmetric and symmetric), the symmetric ℓ2 baseline and the
+experiment."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from _notebook_helpers import assert_scales_match_registry
 from _numerics import central_difference, rel_diff
 from conftest import N1, N2, K, M
 
@@ -24,9 +21,6 @@ from matrix_sensing.solvers import (
     symmetric_subgradient_method,
 )
 from matrix_sensing.targets import psd_target
-
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "n6_robust_l1.ipynb"
 
 
 @pytest.fixture
@@ -305,10 +299,3 @@ def test_experiment_rejects_bad_parameters(override, message):
 def test_claim_on_one_seed():
     result = claims.check("N6", seed=0)
     assert result.passed, result.line()
-
-
-# the notebook's parameters are the registry's scales -----------------------------------------
-
-
-def test_notebook_parameters_are_the_registry_scales():
-    assert_scales_match_registry(NOTEBOOK, ("N6",))

@@ -1,12 +1,31 @@
-"""Every public function rejects bad input with a ValueError/TypeError naming the parameter."""
+"""Every public function rejects bad input with a ValueError/TypeError naming the parameter;
+every experiment's declaration of its parameters is checked, and agrees with the function."""
 
 from __future__ import annotations
+
+import contextlib
+import math
+import re
+import signal
 
 import numpy as np
 import pytest
 
 import matrix_sensing as ms
 from matrix_sensing import claims, experiments, metrics
+from matrix_sensing.experiments._declaration import (
+    MAX_ITERS,
+    MAX_MEASUREMENTS,
+    MAX_SIZE,
+    POSITIVE,
+    SIZE,
+    Declaration,
+    Interval,
+    Parameter,
+    ParameterError,
+    declaration_of,
+    declare,
+)
 
 N1, N2, K, M = 4, 3, 2, 15
 OP = ms.GaussianSensing(M, (N1, N2), seed=0)
@@ -312,3 +331,150 @@ def test_numpy_integers_accepted_as_integers():
     assert op.m == M and op.shape == (N1, N2)
     U, V = ms.small_random_init(N1, N2, np.int64(K), np.float32(0.1), seed=np.int64(2))
     assert U.shape == (N1, K) and V.shape == (N2, K)
+
+
+# -- the experiments' declarations ------------------------------------------------------------
+
+
+def _declarations() -> dict[str, Declaration]:
+    found = {}
+    for claim_id in claims.ids():
+        declaration = declaration_of(claims.get(claim_id).experiment)
+        if declaration is not None:
+            found.setdefault(declaration.experiment.__name__, declaration)
+    return found
+
+
+DECLARATIONS = _declarations()
+# The sizes' and iteration counts' upper bounds guard the command line against a mistyped
+# value; the functions need not refuse the value just above them (a size of 1e10 they do
+# refuse: tests/test_bad_input_cli.py).
+GUARDS = {MAX_SIZE, MAX_MEASUREMENTS, MAX_ITERS}
+
+
+def _outside(p: Parameter):
+    """``(bound, value)`` for each bound of ``p`` that is not a guard: the value just outside
+    it (the bound itself when it is excluded), in a list as the other values when ``p``
+    takes a list."""
+    bounds = []
+    if p.low is not None:
+        below = p.low if not p.low_included else None
+        if below is None:
+            below = p.low - 1 if p.allowed.kind is int else math.nextafter(p.low, -math.inf)
+        bounds.append((f"low {p.low:g}", below))
+    if p.high is not None and p.high not in GUARDS:
+        above = p.high if not p.high_included else None
+        if above is None:
+            above = p.high + 1 if p.allowed.kind is int else math.nextafter(p.high, math.inf)
+        bounds.append((f"high {p.high:g}", above))
+    if p.kind is list:
+        return [(bound, [*p.default[:-1], value]) for bound, value in bounds]
+    return bounds
+
+
+ROWS = [
+    pytest.param(name, p.name, bound, value, id=f"{name}-{p.name}-{bound}")
+    for name, declaration in DECLARATIONS.items()
+    for p in declaration.parameters
+    for bound, value in _outside(p)
+]
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float, what: str):
+    """A value the function accepted starts its real computation: fail instead of waiting."""
+
+    def expire(signum, frame):
+        raise TimeoutError(f"{what} was accepted and started computing")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize(("experiment", "name", "bound", "value"), ROWS)
+def test_a_value_outside_a_declared_bound_is_refused_by_the_function_too(
+    experiment, name, bound, value
+):
+    """The declaration (what the command line checks) and the function's own checks (what
+    a Python caller or papermill meets) cannot drift apart: just outside each declared
+    bound, both refuse, each naming the parameter."""
+    declaration = DECLARATIONS[experiment]
+    with pytest.raises(ParameterError, match=rf"^{name}\b"):
+        declaration[name].validate(value)
+    params = {**declaration.scales["ci"], name: value}
+    with _time_limit(10, f"{experiment}({name}={value!r})"):
+        with pytest.raises(ValueError) as info:
+            declaration.experiment(**params, seed=0)
+    assert re.search(rf"(?<![\w]){name}(?![\w])", str(info.value)), str(info.value)
+
+
+def test_every_bound_is_checked_or_a_guard():
+    assert ROWS
+    for declaration in DECLARATIONS.values():
+        for p in declaration.parameters:
+            assert p.low is not None, f"{p.name} of {declaration!r} has no lower bound"
+
+
+def _experiment(*, n: int, alpha: float, seed: int, progress: bool = False):
+    """A stand-in experiment for the checks of a declaration."""
+
+
+N = Parameter("n", SIZE, 20, 40, "size")
+ALPHA = Parameter("alpha", POSITIVE, 1e-6, 1e-6, "scale")
+
+
+@pytest.mark.parametrize(
+    ("parameters", "error", "message"),
+    [
+        ((N,), ValueError, r"missing \['alpha'\], not parameters of the function \[\]"),
+        ((N, ALPHA, Parameter("k", SIZE, 1, 2, "w")), ValueError, r"function \['k'\]"),
+        ((N, ALPHA, Parameter("seed", SIZE, 1, 2, "w")), ValueError, r"function \['seed'\]"),
+        ((N, N, ALPHA), ValueError, r"names \['n'\] more than once"),
+        ((Parameter("n", SIZE, 20, 0, "size"), ALPHA), ValueError, "paper value is out of range"),
+        ((Parameter("n", SIZE, 20.0, 40, "size"), ALPHA), TypeError, "ci value of n must be of"),
+        ((Parameter("n", SIZE, [20], 40, "size"), ALPHA), ValueError, "a list at both scales"),
+        ((Parameter("n", SIZE, [], [], "size"), ALPHA), ValueError, "a list at both scales"),
+        ([N, ALPHA], TypeError, "parameters must be a tuple of Parameter"),
+    ],
+)
+def test_a_declaration_that_does_not_fit_its_function_is_refused(parameters, error, message):
+    with pytest.raises(error, match=message):
+        Declaration(_experiment, parameters)
+
+
+def test_a_declaration_gives_the_scales_in_order_and_is_found_by_its_function():
+    declaration = Declaration(_experiment, (N, ALPHA))
+    assert dict(declaration.scales["paper"]) == {"n": 40, "alpha": 1e-6}
+    assert declaration["alpha"] is ALPHA
+    assert repr(declaration) == "Declaration(_experiment: n, alpha)"
+    assert declaration_of(_experiment) is None
+
+    def other(*, n, alpha, seed):
+        pass
+
+    declared = declare(other, N, ALPHA)
+    assert declaration_of(other) is declared
+    with pytest.raises(ValueError, match="other is declared twice"):
+        declare(other, N, ALPHA)
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (lambda: Interval(complex, 0, 1), TypeError, "kind must be int or float"),
+        (lambda: Interval(int, 2, 1), ValueError, "low must be < high"),
+        (lambda: Interval(int, 0, 1, closed="open"), ValueError, "closed must be one of"),
+        (lambda: Parameter("n-1", SIZE, 1, 1, "size"), TypeError, "name must be a parameter"),
+        (lambda: Parameter("n", (1, 2), 1, 1, "size"), TypeError, "allowed of n must be"),
+        (lambda: Parameter("n", SIZE, 1, 1, " "), ValueError, "description of n must be"),
+        (lambda: Parameter("n", SIZE, 1, 1, "a\nb"), ValueError, "must be one line"),
+    ],
+)
+def test_bad_parts_of_a_declaration_are_refused(build, error, message):
+    with pytest.raises(error, match=message):
+        build()

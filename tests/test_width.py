@@ -1,15 +1,12 @@
 """Claim M10 machinery: nested initial draws, the escape time, runs recorded densely until
-the escape, the measurement, parameter validation, determinism, and the notebook's
-parameters against the claim registry."""
+the escape, the measurement, parameter validation and determinism."""
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-from _notebook_helpers import assert_scales_match_registry
 
 import matrix_sensing as ms
 from matrix_sensing import claims
@@ -23,9 +20,6 @@ from matrix_sensing.experiments.width import (
     run_recording_escape,
     width_sweep,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "m10_width.ipynb"
 
 # A tiny problem (rank 1) that escapes within a few dozen iterations.
 TINY = {
@@ -240,10 +234,3 @@ def test_validators_return_clean_lists():
     assert check_extra_alphas((1e-2, np.float64(1e-3))) == [1e-2, 1e-3]
     with pytest.raises(TypeError, match="extra_alphas must be a list of numbers in \\(0, 1\\)"):
         check_extra_alphas(0.1)
-
-
-# Notebook and parameter file --------------------------------------------------------------
-
-
-def test_notebook_parameters_are_the_registry_scales():
-    assert_scales_match_registry(NOTEBOOK, ("M10",))

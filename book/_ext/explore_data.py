@@ -216,7 +216,7 @@ def _fits(grid: Grid, finals: dict) -> list[dict]:
     """The M3 quantity per (k, m, seed): the least-squares slope of log(final test error)
     against log(α) (the package's ``loglog_fit``) over the α of claim M3 on the grid."""
     from matrix_sensing import claims
-    from matrix_sensing.experiments.alpha_scaling import loglog_fit
+    from matrix_sensing.fits import loglog_fit
 
     m3_alphas = [a for a in claims.get("M3").params("ci")["alphas_error"] if a in grid.alphas]
     fits = []

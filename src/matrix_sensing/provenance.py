@@ -169,6 +169,16 @@ def _atomic_write(path: Path, payload: bytes) -> None:
         raise
 
 
+def write_bytes(path, payload: bytes) -> Path:
+    """Write ``payload`` (a figure, a page's data) to ``path`` atomically: a reader sees the
+    previous file or the new one, never a part."""
+    path = _as_path(path)
+    if not isinstance(payload, bytes | bytearray | memoryview):
+        raise TypeError(f"payload must be bytes, got {type(payload).__name__}")
+    _atomic_write(path, bytes(payload))
+    return path
+
+
 def write_json(path, data: dict) -> Path:
     """Write ``data`` as JSON, atomically, with a ``sha256`` of its content (so that
     :func:`read_json` notices a changed digit, not only a broken syntax). Non-finite floats
@@ -322,16 +332,18 @@ def _members_fill_the_archive(archive: zipfile.ZipFile) -> None:
         raise ValueError("the archive holds data that no listed member accounts for")
 
 
-def _as_path(path) -> Path:
-    """``path`` as a :class:`~pathlib.Path`, or a TypeError naming it."""
+def _as_path(path, name: str = "path", what: str = "file") -> Path:
+    """``path`` as a :class:`~pathlib.Path`, or a TypeError naming it (as ``name``, a path
+    of a ``what``)."""
     if not isinstance(path, str | os.PathLike) or not str(path):
-        raise TypeError(f"path must be a file path (a string or a Path), got {path!r}")
+        raise TypeError(f"{name} must be a {what} path (a string or a Path), got {path!r}")
     return Path(path)
 
 
 def _remove_partial_writes(folder) -> list[Path]:
     """Delete the temporary files (``.<name>.*.tmp``) that a killed :func:`_atomic_write`
-    left in ``folder`` (recursively); returns them. Call with the folder's lock held."""
+    left in ``folder`` (recursively); returns them. Only :func:`exclusive` calls it, with the
+    folder's lock held."""
     leftovers = [p for p in Path(folder).rglob(".*.tmp") if p.is_file()]
     for leftover in leftovers:
         leftover.unlink(missing_ok=True)
@@ -342,19 +354,30 @@ class FolderBusy(RuntimeError):
     """Another process is writing results to the same folder."""
 
 
+def exclusive(folder):
+    """A context manager that holds an exclusive lock on ``folder`` (created if missing; a
+    ``.lock`` file in it) while results are written into it, and yields it as a
+    :class:`~pathlib.Path`: ``with exclusive(out) as folder: ...``.
+
+    Entering raises :class:`FolderBusy` at once if another process holds the lock, then
+    removes the temporary files that a killed writer left in the folder (``.<name>.*.tmp``,
+    recursively): with the lock held, no live writer owns them. The lock dies with the
+    process, even a killed one, so it never needs cleaning up.
+    """
+    return _locked(_as_path(folder, "folder", what="folder"))
+
+
 @contextlib.contextmanager
-def _exclusive(folder):
-    """Hold an exclusive lock on ``folder`` (a ``.lock`` file in it) while writing results.
-    The lock dies with the process, even a killed one, so it never needs cleaning up."""
+def _locked(folder: Path):
     import fcntl
 
-    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".lock", "a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise FolderBusy(f"another process is writing results to {folder}") from None
+        _remove_partial_writes(folder)
         yield folder
 
 

@@ -7,6 +7,10 @@ whose result file is there, readable and of that configuration are skipped. Runs
 deterministic, so the results are the same whether they ran in one go, in several
 interrupted pieces, in local processes or on a Dask cluster (``scheduler="tcp://host:port"``).
 One sweep at a time writes to a folder (a lock refuses a second one).
+
+This module is the library; ``matrix-sensing sweep`` (:mod:`matrix_sensing.cli`) is its
+command line: ``configurations`` expands a named grid, ``run_sweep`` runs it, ``pending``
+says what is still to do and ``write_table`` collects the results into one ``table.npz``.
 """
 
 from __future__ import annotations
@@ -128,6 +132,15 @@ def grid(description: dict) -> list[dict]:
     return configs
 
 
+def configurations(name: str, scale: str) -> list[dict]:
+    """The configurations of sweep ``name`` (a key of :data:`SWEEPS`) at ``scale`` (one of its
+    grids: ``"smoke"``, ``"ci"`` or ``"paper"`` for ``"phase-transition"``)."""
+    check.choice("sweep", name, SWEEPS)
+    grids = SWEEPS[name][1]
+    check.choice("scale", scale, grids)
+    return grid(grids[scale])
+
+
 def config_key(name: str, config: dict) -> str:
     """A stable file name for a configuration: the sweep name and a hash of its values."""
     text = json.dumps({"sweep": name, **config}, sort_keys=True)
@@ -150,6 +163,14 @@ def _done(path: Path, name: str, config: dict) -> bool:
     except provenance.CorruptResultError:
         return False
     return True
+
+
+def pending(name: str, configs: list[dict], out) -> list[dict]:
+    """The configurations of ``configs`` whose result is not yet in folder ``out`` (readable
+    and of that configuration), in order: what :func:`run_sweep` would still run."""
+    check.choice("sweep", name, SWEEPS)
+    out = Path(out)
+    return [c for c in configs if not _done(out / f"{config_key(name, c)}.json", name, c)]
 
 
 def _ignore_sigint() -> None:
@@ -209,13 +230,12 @@ def run_sweep(
     check.choice("sweep", name, SWEEPS)
     if workers is not None:
         check.integer("workers", workers, minimum=0)
-    with provenance._exclusive(out) as folder:
-        provenance._remove_partial_writes(folder)
+    with provenance.exclusive(out) as folder:
         return _run_locked(name, configs, folder, scheduler, workers, progress)
 
 
 def _run_locked(name, configs, out: Path, scheduler, workers, progress) -> list[dict]:
-    todo = [c for c in configs if not _done(out / f"{config_key(name, c)}.json", name, c)]
+    todo = pending(name, configs, out)
     # The context closes the bar on Ctrl-C too, so the one-line message comes after it.
     with tqdm(
         total=len(configs),
@@ -290,54 +310,8 @@ def records_table(records: list[dict]) -> dict[str, np.ndarray]:
     return {key: column(key) for key in rows[0]} if rows else {}
 
 
-def add_sweep_parser(sub) -> None:
-    parser = sub.add_parser("sweep", help="run a sweep over a grid (local processes or Dask)")
-    parser.add_argument("name", help=f"one of {sorted(SWEEPS)}")
-    scales = sorted({scale for _, grids in SWEEPS.values() for scale in grids})
-    parser.add_argument(
-        "--scale",
-        choices=scales,
-        default="ci",
-        help="grid size: smoke (seconds), ci (default) or paper",
-    )
-    parser.add_argument("--out", type=Path, help="output folder (default: results/<name>-<scale>)")
-    parser.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
-    parser.add_argument("--workers", type=int, help="local processes (default: CPU count)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def cmd_sweep(args) -> int:
-    from .cli import EXIT_PASS, Interrupted, UsageError
-
-    if args.name not in SWEEPS:
-        raise UsageError(f"sweep must be one of {sorted(SWEEPS)}, got {args.name!r}")
-    if args.workers is not None and args.workers < 0:
-        raise UsageError(f"--workers must be an integer >= 0, got {args.workers}")
-    grids = SWEEPS[args.name][1]
-    if args.scale not in grids:
-        raise UsageError(
-            f"--scale must be one of {sorted(grids)} for {args.name}, got {args.scale!r}"
-        )
-    configs = grid(grids[args.scale])
-    out = args.out or Path("results") / f"{args.name}-{args.scale}"
-    try:
-        records = run_sweep(
-            args.name,
-            configs,
-            out,
-            scheduler=args.scheduler,
-            workers=args.workers,
-            progress=not args.quiet,
-        )
-        with provenance._exclusive(out):
-            provenance.write_npz(out / "table.npz", records_table(records))
-    except provenance.FolderBusy as exc:
-        raise UsageError(str(exc)) from None
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: no traceback
-        done = sum(_done(out / f"{config_key(args.name, c)}.json", args.name, c) for c in configs)
-        raise Interrupted(
-            f"{done} of {len(configs)} runs are saved in {out}; the same command resumes the sweep"
-        ) from None
-    print(f"{len(records)} runs in {out} (table: {out / 'table.npz'})")
-    return EXIT_PASS
+def write_table(records: list[dict], out) -> Path:
+    """Write the columns of ``records`` (:func:`records_table`) to ``out/table.npz``, with the
+    folder's lock held; returns the file."""
+    with provenance.exclusive(out) as folder:
+        return provenance.write_npz(folder / "table.npz", records_table(records))

@@ -1,23 +1,27 @@
-"""The claim registry: each claim's statement, its thresholds (stated once, here), the
-experiment that measures it and its parameter scales."""
+"""The claim registry: each claim's statement, its thresholds (stated once, here, and
+rendered into the statement), the experiment that measures it and its parameter scales (from
+the experiment's declaration)."""
 
 from __future__ import annotations
 
 import json
 import math
 import operator
+import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .. import _validation as check
 from ..experiments import Run
+from ..experiments._declaration import SCALES, declaration_of
 
 _RELATIONS = {
     "<=": operator.le,
     ">=": operator.ge,
     "in": lambda value, bounds: bounds[0] <= value <= bounds[1],
 }
-SCALES = ("ci", "paper")
 
 
 class ClaimFailed(AssertionError):
@@ -78,17 +82,27 @@ class Threshold:
 
 @dataclass(frozen=True)
 class Claim:
-    """A statement of the paper (or a neighbour) as this project checks it."""
+    """A statement of the paper (or a neighbour) as this project checks it.
+
+    ``statement`` is given as a template in which ``${quantity}`` stands for the value of the
+    threshold on ``quantity`` (``[low, high]`` for a two-sided one; ``${quantity.low}`` and
+    ``${quantity.high}`` for its bounds) and ``${name}`` for the CI-scale value of the
+    experiment's parameter ``name``, so that no threshold is typed twice; the attribute holds
+    the rendered text, ``template`` the text as given. ``scales`` (``"ci"`` and ``"paper"``
+    to ``{parameter: value}``) are those of the experiment's declaration; only an experiment
+    without a declaration passes them here.
+    """
 
     id: str
     title: str
     statement: str
     experiment: Callable[..., Run]
-    scales: Mapping[str, Mapping[str, object]]
     thresholds: tuple[Threshold, ...]
     measure: Callable[[Run], dict[str, float]]
     notebook: str
     source: str = "main paper"
+    scales: Mapping[str, Mapping[str, object]] | None = None
+    template: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.id, str) or not self.id:
@@ -100,8 +114,26 @@ class Claim:
             isinstance(t, Threshold) for t in self.thresholds
         ):
             raise TypeError(f"thresholds must be a tuple of Threshold, got {self.thresholds!r}")
-        if not isinstance(self.scales, Mapping):
-            raise TypeError(f"scales must map 'ci' and 'paper' to parameters, got {self.scales!r}")
+        declaration = declaration_of(self.experiment)
+        if declaration is not None:
+            if self.scales is not None and self.scales is not declaration.scales:
+                raise ValueError(
+                    f"claim {self.id}: the scales of {self.experiment.__name__} are those of "
+                    f"its declaration ({self.experiment.__module__}); do not pass scales"
+                )
+            object.__setattr__(self, "scales", declaration.scales)
+        elif not isinstance(self.scales, Mapping):
+            raise TypeError(
+                f"claim {self.id}: {self.experiment.__name__} declares no parameters, so scales "
+                f"must map 'ci' and 'paper' to parameters, got {self.scales!r}"
+            )
+        if not isinstance(self.statement, str):
+            raise TypeError(f"statement must be a text, got {self.statement!r}")
+        object.__setattr__(self, "template", self.statement)
+        values = self.scales.get("ci", {})
+        object.__setattr__(
+            self, "statement", _render(self.id, self.template, self.thresholds, values)
+        )
 
     def threshold(self, quantity: str) -> Threshold:
         """The threshold on ``quantity`` (e.g. ``"test_error"``)."""
@@ -122,6 +154,54 @@ class Claim:
             )
         params.update(overrides)
         return params
+
+
+class _Statement(string.Template):
+    # ${quantity.low} and ${quantity.high} name the bounds of a two-sided threshold.
+    idpattern = r"[_a-z][_a-z0-9]*(?:\.(?:low|high))?"
+
+
+def _render(claim_id: str, template: str, thresholds: Sequence[Threshold], values: Mapping) -> str:
+    """``template`` with ``${quantity}`` replaced by the value of the threshold on
+    ``quantity`` and ``${name}`` by the scalar ``values[name]`` (see :class:`Claim`)."""
+    names: dict[str, str] = {}
+    for name, value in values.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            names[name] = _number(value)
+    for t in thresholds:
+        if t.quantity in names:
+            raise ValueError(
+                f"claim {claim_id}: {t.quantity!r} names both a threshold and a parameter"
+            )
+        if t.relation == "in":
+            low, high = t.value
+            names.update(
+                {
+                    t.quantity: f"[{_number(low)}, {_number(high)}]",
+                    f"{t.quantity}.low": _number(low),
+                    f"{t.quantity}.high": _number(high),
+                }
+            )
+        else:
+            names[t.quantity] = _number(t.value)
+    try:
+        return _Statement(template).substitute(names)
+    except KeyError as exc:
+        raise ValueError(
+            f"claim {claim_id}: the statement names ${{{exc.args[0]}}}, which is neither a "
+            f"threshold nor a parameter; known: {sorted(names)}"
+        ) from None
+    except ValueError as exc:
+        raise ValueError(f"claim {claim_id}: {exc} in the statement") from None
+
+
+def _number(value: float) -> str:
+    """A number as the statements write it: ``1e-3``, ``0.05``, ``2``, ``1.3``, ``1500``."""
+    if isinstance(value, int):
+        return str(value)
+    if value != 0 and abs(value) <= 1e-2:
+        return np.format_float_scientific(value, trim="-", exp_digits=1)
+    return np.format_float_positional(value, trim="-")
 
 
 @dataclass(frozen=True)

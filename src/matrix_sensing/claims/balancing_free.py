@@ -13,35 +13,13 @@ from ..experiments.balancing_free import balancing_free
 from ..metrics import first_crossing
 from ._registry import Claim, Threshold, register
 
-# The sizes stated on ``book/neighbours/balancing_free.md``: n1=40, n2=30, r=3 (k=r),
-# m=1260 (= 6r(n1+n2)), μ=0.3; κ=2 as in configuration B (``book/setup.md``). λ = 1/2 in the
-# normalisation (λ/4)||U^T U - V^T V||_F^2 of factorized_gd, i.e. the regularizer
-# (1/8)||U^T U - V^T V||_F^2 (the weight recalled from Tu et al.'s Procrustes flow, [U]). The
-# paper scale doubles n1 and n2 at the same m = 6r(n1+n2).
-BALANCING_FREE_SCALES = {
-    "ci": {
-        "n1": 40,
-        "n2": 30,
-        "r": 3,
-        "kappa": 2.0,
-        "m": 1260,
-        "step": 0.3,
-        "iters": 250,
-        "balance_weight": 0.5,
-    },
-    "paper": {
-        "n1": 80,
-        "n2": 60,
-        "r": 3,
-        "kappa": 2.0,
-        "m": 2520,
-        "step": 0.3,
-        "iters": 250,
-        "balance_weight": 0.5,
-    },
-}
-
-LEVEL = 1e-6  # N5's "error < 1e-6": the level whose first crossing is timed
+N5_THRESHOLDS = (
+    Threshold("plain_error", "<=", 1e-6),
+    Threshold("iteration_ratio", "<=", 2.0),
+    Threshold("max_balance", "<=", 0.05),
+)
+# The level whose first crossing is timed: the error N5 requires of the plain run.
+LEVEL = N5_THRESHOLDS[0].value
 
 
 def time_to_level(history: dict, level: float = LEVEL) -> float:
@@ -72,18 +50,14 @@ N5 = register(
         statement=(
             "With the exact width k = r and a spectral initialization, plain factorized "
             "gradient descent (no balancing regularizer) reaches a relative test error below "
-            "1e-6; it needs at most twice as many iterations to get below 1e-6 as the same "
-            "descent with the balancing regularizer (λ/4)||U^T U - V^T V||_F^2, λ = 1/2; and "
-            "the imbalance ||U_t^T U_t - V_t^T V_t||_F / σ1(X) stays at most 0.05 along the "
-            "whole plain run."
+            "${plain_error}; it needs at most ${iteration_ratio} times as many iterations to "
+            "get below ${plain_error} as the same descent with the balancing regularizer "
+            "(λ/4)||U^T U - V^T V||_F^2, λ = ${balance_weight}; and the imbalance "
+            "||U_t^T U_t - V_t^T V_t||_F / σ1(X) stays at most ${max_balance} along the whole "
+            "plain run."
         ),
         experiment=balancing_free,
-        scales=BALANCING_FREE_SCALES,
-        thresholds=(
-            Threshold("plain_error", "<=", 1e-6),
-            Threshold("iteration_ratio", "<=", 2.0),
-            Threshold("max_balance", "<=", 0.05),
-        ),
+        thresholds=N5_THRESHOLDS,
         measure=measure,
         notebook="notebooks/n5_balancing_free.ipynb",
         source="Ma, Li & Chi 2021",

@@ -10,7 +10,6 @@ from __future__ import annotations
 from ..experiments import Run, small_vs_large_init
 from ..experiments.low_rank_bias import nuclear_norm_gap, sigma_ratio
 from ._registry import Claim, Threshold, register
-from .main_paper import SMALL_VS_LARGE_SCALES
 
 
 def measure(run: Run) -> dict[str, float]:
@@ -30,14 +29,14 @@ M9 = register(
         title="Implicit low-rank bias at full width",
         statement=(
             "At full width k = n1 nothing in the model limits the rank of U V^T, yet from a "
-            "small initialization (α = 1e-6) gradient descent ends at an approximately rank-r "
-            "matrix: σ_{r+1}/σ_r of U_T V_T^T is at most 1e-3, and its nuclear norm is within "
-            "1e-3 of ||X||_* relative to ||X||_* (|‖U_T V_T^T‖_* - ‖X‖_*| <= 1e-3 ‖X‖_*). From "
-            "a large initialization (α = 1) on the same data it is far from rank r: "
-            "σ_{r+1}/σ_r >= 0.5."
+            "small initialization (α = ${alpha_small}) gradient descent ends at an "
+            "approximately rank-r matrix: σ_{r+1}/σ_r of U_T V_T^T is at most "
+            "${small_sigma_ratio}, and its nuclear norm is within ${nuclear_norm_gap} of "
+            "||X||_* relative to ||X||_* (|‖U_T V_T^T‖_* - ‖X‖_*| <= ${nuclear_norm_gap} "
+            "‖X‖_*). From a large initialization (α = ${alpha_large}) on the same data it is "
+            "far from rank r: σ_{r+1}/σ_r >= ${large_sigma_ratio}."
         ),
         experiment=small_vs_large_init,
-        scales=SMALL_VS_LARGE_SCALES,
         thresholds=(
             Threshold("small_sigma_ratio", "<=", 1e-3),
             Threshold("nuclear_norm_gap", "<=", 1e-3),

@@ -10,31 +10,6 @@ from ..experiments import Run
 from ..experiments.nuclear_norm import identity_init_limit
 from ._registry import Claim, Threshold, register
 
-# Symmetric PSD problem, n=20, r=2, κ=2, m=100 < n(n+1)/2 = 210: below the ~125 generic
-# measurements at which X becomes the only PSD interpolant (α = 0.1 converges to another one),
-# above the number at which X is the minimum-trace PSD interpolant (dual certificate, see
-# min_trace_certificate). Full width k = n, μ = 0.5. The paper scale is n = 30, m = 200.
-NUCLEAR_NORM_SCALES = {
-    "ci": {
-        "n": 20,
-        "r": 2,
-        "kappa": 2.0,
-        "m": 100,
-        "alphas": [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8],
-        "step": 0.5,
-        "iters": 2000,
-    },
-    "paper": {
-        "n": 30,
-        "r": 2,
-        "kappa": 2.0,
-        "m": 200,
-        "alphas": [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8],
-        "step": 0.5,
-        "iters": 2000,
-    },
-}
-
 
 def measure(run: Run) -> dict[str, float]:
     """The two N10 quantities of one run of :func:`identity_init_limit`. ``data["alphas"]``
@@ -57,10 +32,10 @@ N10 = register(
             "underdetermined regime where many PSD interpolants exist and X is the one of "
             "minimum nuclear norm: the relative nuclear-norm gap "
             "| ||U_T V_T^T||_* - ||X||_* | / ||X||_* decreases monotonically as α decreases "
-            "(every ratio of consecutive gaps at most 1) and is at most 1e-2 at the smallest α."
+            "(every ratio of consecutive gaps at most ${gap_ratio}) and is at most "
+            "${smallest_alpha_gap} at the smallest α."
         ),
         experiment=identity_init_limit,
-        scales=NUCLEAR_NORM_SCALES,
         thresholds=(
             Threshold("smallest_alpha_gap", "<=", 1e-2),
             Threshold("gap_ratio", "<=", 1.0),

@@ -1,7 +1,7 @@
 """Claims M5, M6, M7 (see ``book/claims/m5_m7.md``): the spectral, saddle and
 local-refinement phases of one gradient-descent trajectory from α = 1e-8 on configuration B
-(``book/setup.md``) with twice its measurements (m = 8r(n1+n2) instead of 4r(n1+n2); see
-``PHASES_SCALES``).
+(``book/setup.md``) with twice its measurements (m = 8r(n1+n2) instead of 4r(n1+n2); see the
+declaration of :func:`~matrix_sensing.experiments.phases.phases`).
 
 The three claims share the experiment :func:`~matrix_sensing.experiments.phases.phases`
 (one run per seed) and the phase boundaries of
@@ -24,43 +24,6 @@ from ..experiments.phases import (
 from ._registry import Claim, Threshold, register
 
 NOTEBOOK = "notebooks/m5_m7_phases.ipynb"
-
-# Configuration B (n1=40, n2=30, r=2, κ=2, k=n1, μ=0.25; defined in ``book/setup.md``) with
-# α = 1e-8, but m = 1120 = 8r(n1+n2) = 2r(n1+n2)κ² measurements instead of B's 560. M5 is a
-# statement about the spectral phase, whose theory presupposes that A*(y) is close to X,
-# i.e. m ≳ C r(n1+n2)κ² Gaussian measurements. At B's m = 560 (C = 1) the perturbation
-# ||A*(y) - X|| is larger than σ_r(X) on most calibration seeds, the r-th and (r+1)-th
-# singular values of A*(y) nearly coincide, and the spectral phase is too short for the
-# power iteration to separate them: M5 then fails on some seeds. At m = 1120 (C = 2) M5, M6
-# and M7 hold on every calibration seed (numbers in ``book/claims/m5_m7.md``, "Why
-# m = 1120", and notebooks/m5_m7_phases.ipynb). The run lasts long enough for the escape
-# plus the 120 iterations of M7. The paper scale grows every dimension 2.5x at the same
-# oversampling m = 8r(n1+n2), at the same rank and κ (so that the plateau of M6 is still at
-# σ_2/||X||_F).
-PHASES_SCALES = {
-    "ci": {
-        "n1": 40,
-        "n2": 30,
-        "r": 2,
-        "kappa": 2.0,
-        "m": 1120,
-        "k": 40,
-        "alpha": 1e-8,
-        "step": 0.25,
-        "iters": 350,
-    },
-    "paper": {
-        "n1": 100,
-        "n2": 75,
-        "r": 2,
-        "kappa": 2.0,
-        "m": 2800,
-        "k": 100,
-        "alpha": 1e-8,
-        "step": 0.25,
-        "iters": 400,
-    },
-}
 
 
 def measure_spectral(run: Run) -> dict[str, float]:
@@ -124,15 +87,15 @@ M5 = register(
         id="M5",
         title="Spectral phase: the factors align with the spectral estimate",
         statement=(
-            "From α = 1e-8, while ||U_t V_t^T|| <= 1e-2 ||X||, the top-r left singular "
+            "From α = ${alpha}, while ||U_t V_t^T|| <= 1e-2 ||X||, the top-r left singular "
             "subspaces of U_t and of V_t align with the top-r left and right singular subspaces "
-            "of A*(y) (sine of the largest principal angle at most 0.05 on both sides at the "
-            "last such iteration, from about 1 at t = 0), the test error is still at least 0.95, "
-            "and the sines of the angles to the truth equal those of the spectral estimate "
-            "within 0.1."
+            "of A*(y) (sine of the largest principal angle at most ${sin_U_spectral} for U_t "
+            "and ${sin_V_spectral} for V_t at the last such iteration, from about 1 at t = 0), "
+            "the test error is still at least ${test_error_spectral}, and the sines of the "
+            "angles to the truth equal those of the spectral estimate within "
+            "${truth_angle_gap}."
         ),
         experiment=phases,
-        scales=PHASES_SCALES,
         thresholds=(
             Threshold("sin_U_spectral", "<=", 0.05),
             Threshold("sin_V_spectral", "<=", 0.05),
@@ -149,12 +112,11 @@ M6 = register(
         id="M6",
         title="Saddle / incremental phase: a plateau with one direction learned",
         statement=(
-            "With κ = 2, before the test error drops below 0.1 it sits for at least 30 "
-            "consecutive iterations near σ_2/||X||_F ≈ 0.45, the error with only the leading "
-            "direction learned (near: within ±0.1, a tolerance chosen here)."
+            "With κ = ${kappa}, before the test error drops below 0.1 it sits for at least "
+            "${plateau_length} consecutive iterations near σ_2/||X||_F ≈ 0.45, the error with "
+            "only the leading direction learned (near: within ±0.1, a tolerance chosen here)."
         ),
         experiment=phases,
-        scales=PHASES_SCALES,
         thresholds=(Threshold("plateau_length", ">=", 30),),
         measure=measure_plateau,
         notebook=NOTEBOOK,
@@ -167,11 +129,11 @@ M7 = register(
         title="Local refinement: fast convergence after the escape",
         statement=(
             "After the test error first drops below 0.1 it falls by a factor of at least 100 "
-            "within 120 iterations, and the sines of the largest principal angles between the "
-            "top-r singular subspaces of U_t V_t^T and those of X are then below 1e-2."
+            "within ${drop_iterations} iterations, and the sines of the largest principal "
+            "angles between the top-r singular subspaces of U_t V_t^T and those of X are then "
+            "below ${sin_truth_refined}."
         ),
         experiment=phases,
-        scales=PHASES_SCALES,
         thresholds=(
             Threshold("drop_iterations", "<=", 120),
             Threshold("sin_truth_refined", "<=", 1e-2),

@@ -10,11 +10,12 @@ import numpy as np
 
 from ..experiments import Run
 from ..experiments.symmetric import (
-    loglog_slope,
+    incremental_learning,
+    precursor_recovery,
+    precursor_underdetermined,
     spectral_phase_end,
-    symmetric_precursor,
-    time_slope,
 )
+from ..fits import loglog_fit, semilog_fit
 from ._registry import Claim, Threshold, register
 
 # CI: the sizes stated on ``book/neighbours/precursor.md``, where P1's m = 800 = 10 n r is
@@ -31,65 +32,79 @@ from ._registry import Claim, Threshold, register
 # scale doubles n (P1: 40 -> 80, P2/P3: 30 -> 60) and takes r = 3 for P1/P2. P1 keeps
 # m = 10 n r and P3 m = 6 n r; P2 keeps the fraction of measurements to unknowns,
 # m / (n(n+1)/2) ≈ 0.78 (m = 8 n r; at m = 6 n r a trial seed gave an error slope below the
-# threshold 0.8). α grids, steps, T and the level 0.1 are unchanged.
-PRECURSOR_SCALES = {
+# threshold 0.8). α grids, steps, T and the level 0.1 are unchanged. Each claim has its own
+# experiment and problem; the notebook runs all three from one parameters cell, where a name
+# carries its claim's suffix (``m_p1`` is P1's ``m``).
+P1_SCALES = {
     "ci": {
-        "n_p1": 40,
-        "r_p1": 2,
-        "kappa_p1": 2.0,
-        "m_p1": 800,
-        "k_p1": 40,
-        "step_p1": 0.25,
-        "alpha_p1": 1e-6,
-        "alphas_p1": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7],
-        "iters_p1": 600,
-        "alpha_spectral_p1": 1e-8,
-        "iters_spectral_p1": 120,
-        "n_p2": 30,
-        "r_p2": 2,
-        "kappa_p2": 2.0,
-        "m_p2": 360,
-        "k_p2": 30,
-        "step_p2": 0.5,
-        "alphas_p2": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7],
-        "iters_p2": 600,
-        "fit_level_p2": 0.1,
-        "n_p3": 30,
-        "eigenvalues_p3": [1.0, 0.5, 0.25],
-        "m_p3": 540,
-        "k_p3": 30,
-        "step_p3": 0.5,
-        "alpha_p3": 1e-4,
-        "iters_p3": 300,
+        "n": 40,
+        "r": 2,
+        "kappa": 2.0,
+        "m": 800,
+        "k": 40,
+        "step": 0.25,
+        "alpha": 1e-6,
+        "alphas": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7],
+        "iters": 600,
+        "alpha_spectral": 1e-8,
+        "iters_spectral": 120,
     },
     "paper": {
-        "n_p1": 80,
-        "r_p1": 3,
-        "kappa_p1": 2.0,
-        "m_p1": 2400,
-        "k_p1": 80,
-        "step_p1": 0.25,
-        "alpha_p1": 1e-6,
-        "alphas_p1": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7],
-        "iters_p1": 800,
-        "alpha_spectral_p1": 1e-8,
-        "iters_spectral_p1": 150,
-        "n_p2": 60,
-        "r_p2": 3,
-        "kappa_p2": 2.0,
-        "m_p2": 1440,
-        "k_p2": 60,
-        "step_p2": 0.5,
-        "alphas_p2": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7],
-        "iters_p2": 600,
-        "fit_level_p2": 0.1,
-        "n_p3": 60,
-        "eigenvalues_p3": [1.0, 0.5, 0.25],
-        "m_p3": 1080,
-        "k_p3": 60,
-        "step_p3": 0.5,
-        "alpha_p3": 1e-4,
-        "iters_p3": 300,
+        "n": 80,
+        "r": 3,
+        "kappa": 2.0,
+        "m": 2400,
+        "k": 80,
+        "step": 0.25,
+        "alpha": 1e-6,
+        "alphas": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7],
+        "iters": 800,
+        "alpha_spectral": 1e-8,
+        "iters_spectral": 150,
+    },
+}
+P2_SCALES = {
+    "ci": {
+        "n": 30,
+        "r": 2,
+        "kappa": 2.0,
+        "m": 360,
+        "k": 30,
+        "step": 0.5,
+        "alphas": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7],
+        "iters": 600,
+        "fit_level": 0.1,
+    },
+    "paper": {
+        "n": 60,
+        "r": 3,
+        "kappa": 2.0,
+        "m": 1440,
+        "k": 60,
+        "step": 0.5,
+        "alphas": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7],
+        "iters": 600,
+        "fit_level": 0.1,
+    },
+}
+P3_SCALES = {
+    "ci": {
+        "n": 30,
+        "eigenvalues": [1.0, 0.5, 0.25],
+        "m": 540,
+        "k": 30,
+        "step": 0.5,
+        "alpha": 1e-4,
+        "iters": 300,
+    },
+    "paper": {
+        "n": 60,
+        "eigenvalues": [1.0, 0.5, 0.25],
+        "m": 1080,
+        "k": 60,
+        "step": 0.5,
+        "alpha": 1e-4,
+        "iters": 300,
     },
 }
 NOTEBOOK = "notebooks/p1_p3_precursor.ipynb"
@@ -124,8 +139,8 @@ def spectral_measurements(run: Run) -> dict[str, float]:
     (``spectral_sine``), the same for the power iteration (``power_sine``), the test error
     and the sine to the truth minus that of the spectral estimate (``truth_sine_gap``), and
     ``t`` itself (``nan`` throughout if the initialization is already above the level)."""
-    history = run.results["p1 spectral"].history
-    end = spectral_phase_end(history["norm"], SPECTRAL_LEVEL * run.data["p1_norm_x"])
+    history = run.results["spectral"].history
+    end = spectral_phase_end(history["norm"], SPECTRAL_LEVEL * run.data["norm_x"])
     if end is None:
         return dict.fromkeys(
             ("iteration", "spectral_sine", "power_sine", "test_error", "truth_sine_gap"),
@@ -134,19 +149,19 @@ def spectral_measurements(run: Run) -> dict[str, float]:
     return {
         "iteration": float(history["iteration"][end]),
         "spectral_sine": float(history["spectral_sine"][end]),
-        "power_sine": float(run.data["p1_power_sine"][end]),
+        "power_sine": float(run.data["power_sine"][end]),
         "test_error": float(history["test_error"][end]),
-        "truth_sine_gap": float(history["truth_sine"][end] - run.data["p1_spectral_vs_truth_sine"]),
+        "truth_sine_gap": float(history["truth_sine"][end] - run.data["spectral_vs_truth_sine"]),
     }
 
 
 def measure_p1(run: Run) -> dict[str, float]:
-    """Final test error at α = ``alpha_p1``, log-log slope of the final test error against
+    """Final test error at α = ``alpha``, log-log slope of the final test error against
     α, and the spectral alignment at the end of the spectral phase."""
-    final = run.results[f"p1 alpha={run.params['alpha_p1']:g}"].history["test_error"][-1]
+    final = run.results[f"alpha={run.params['alpha']:g}"].history["test_error"][-1]
     return {
         "test_error": final,
-        "error_slope": loglog_slope(run.data["p1_alphas"], run.data["p1_test_error"]),
+        "error_slope": loglog_fit(run.data["alphas"], run.data["test_error"]).slope,
         "spectral_sine": spectral_measurements(run)["spectral_sine"],
     }
 
@@ -156,28 +171,28 @@ def measure_p2(run: Run) -> dict[str, float]:
     against ln(1/α) in units of the prediction 1/ln(1 + μσ_r) (``nan`` if some run never
     fits)."""
     data = run.data
-    times = data["p2_fit_time"]
+    times = data["fit_time"]
     ratio = (
         math.nan
         if np.isnan(times).any()
-        else time_slope(data["p2_alphas"], times) / data["p2_predicted_slope"]
+        else semilog_fit(data["alphas"], times).slope / data["predicted_slope"]
     )
     return {
-        "error_slope": loglog_slope(data["p2_alphas"], data["p2_test_error"]),
+        "error_slope": loglog_fit(data["alphas"], data["test_error"]).slope,
         "fit_time_ratio": ratio,
     }
 
 
 def doubling_ratios(run: Run) -> np.ndarray:
     """``t_i(α²) / t_i(α)`` for each eigenvalue ``i`` (P3)."""
-    times = run.data["p3_crossing_times"]
+    times = run.data["crossing_times"]
     return times[1] / times[0]
 
 
 def measure_p3(run: Run) -> dict[str, float]:
     """The smallest gap between successive crossing times (over the runs from α and α²)
     and the worst doubling ratio."""
-    times = run.data["p3_crossing_times"]
+    times = run.data["crossing_times"]
     gaps = np.diff(times, axis=1)
     return {
         "crossing_gap": math.nan if np.isnan(gaps).any() else gaps.min(),
@@ -197,8 +212,8 @@ P1 = register(
             "top-r eigenspace of U_t U_t^T aligns with that of A*(y) (sine of the largest "
             "principal angle at most 0.05) while ||U_t U_t^T|| <= 1e-2 ||X||."
         ),
-        experiment=symmetric_precursor,
-        scales=PRECURSOR_SCALES,
+        experiment=precursor_recovery,
+        scales=P1_SCALES,
         thresholds=P1_THRESHOLDS,
         measure=measure_p1,
         notebook=NOTEBOOK,
@@ -217,8 +232,8 @@ P2 = register(
             "iteration with test error < 0.1) grows like ln(1/α)/ln(1 + μσ_r): the fitted "
             "slope against ln(1/α) is within 20% of 1/ln(1 + μσ_r)."
         ),
-        experiment=symmetric_precursor,
-        scales=PRECURSOR_SCALES,
+        experiment=precursor_underdetermined,
+        scales=P2_SCALES,
         thresholds=P2_THRESHOLDS,
         measure=measure_p2,
         notebook=NOTEBOOK,
@@ -237,8 +252,8 @@ P3 = register(
             "α = 1e-4 and from α² = 1e-8; and squaring α doubles each crossing time within "
             "15% (ratio in [1.7, 2.3])."
         ),
-        experiment=symmetric_precursor,
-        scales=PRECURSOR_SCALES,
+        experiment=incremental_learning,
+        scales=P3_SCALES,
         thresholds=P3_THRESHOLDS,
         measure=measure_p3,
         notebook=NOTEBOOK,

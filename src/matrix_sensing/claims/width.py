@@ -7,46 +7,11 @@ import numpy as np
 from ..experiments import Run
 from ..experiments.width import width_sweep
 from ._registry import Claim, Threshold, register
-
-# Configuration B (n1=40, n2=30, r=2, κ=2, m=560, μ=0.25; defined in ``book/setup.md``) with
-# α=1e-6, T=1500, at the widths k ∈ {r, 2r, 5r, n1, 2n1}; the extra scales show the
-# α-dependence of the floor at k = n1 (no threshold). The paper scale is that of M1/M2: every
-# dimension ~2.5x at the same oversampling m = 4r(n1+n2), widths {r, 2r, 5r, n1, 2n1} of that
-# size, T = 2000.
-WIDTH_SCALES = {
-    "ci": {
-        "n1": 40,
-        "n2": 30,
-        "r": 2,
-        "kappa": 2.0,
-        "m": 560,
-        "widths": [2, 4, 10, 40, 80],
-        "alpha": 1e-6,
-        "step": 0.25,
-        "iters": 1500,
-        "escape_level": 0.1,
-        "extra_width": 40,
-        "extra_alphas": [1e-4, 1e-8],
-    },
-    "paper": {
-        "n1": 100,
-        "n2": 80,
-        "r": 3,
-        "kappa": 2.0,
-        "m": 2160,
-        "widths": [3, 6, 15, 100, 200],
-        "alpha": 1e-6,
-        "step": 0.25,
-        "iters": 2000,
-        "escape_level": 0.1,
-        "extra_width": 100,
-        "extra_alphas": [1e-4, 1e-8],
-    },
-}
+from .main_paper import M1
 
 M10_THRESHOLDS = (
     # "all generalize": the largest final test error over the widths, with M1's threshold.
-    Threshold("max_test_error", "<=", 1e-3),
+    Threshold("max_test_error", "<=", M1.threshold("test_error").value),
     # k = r converges linearly down to (at most) 1e-10 by T.
     Threshold("exact_test_error", "<=", 1e-10),
     # every k > r stalls: the smallest final test error over the widths k > r.
@@ -76,15 +41,15 @@ M10 = register(
         id="M10",
         title="The role of the width k",
         statement=(
-            "From the same small random initialization (α = 1e-6, nested Gaussian draws), "
+            "From the same small random initialization (α = ${alpha}, nested Gaussian draws), "
             "gradient descent at every width k ∈ {r, 2r, 5r, n1, 2n1} generalizes (test error "
-            "at T = 1500 at most 1e-3, M1's threshold); at k = r it converges linearly to a "
-            "test error of at most 1e-10, while every k > r stalls at an α-dependent floor "
-            "above 1e-7; the escape time (first iteration with test error < 0.1) is nearly "
-            "independent of k (largest over smallest at most 1.3)."
+            "at T = ${iters} at most ${max_test_error}, M1's threshold); at k = r it converges "
+            "linearly to a test error of at most ${exact_test_error}, while every k > r stalls "
+            "at an α-dependent floor above ${overparam_floor}; the escape time (first "
+            "iteration with test error < ${escape_level}) is nearly independent of k (largest "
+            "over smallest at most ${escape_ratio})."
         ),
         experiment=width_sweep,
-        scales=WIDTH_SCALES,
         thresholds=M10_THRESHOLDS,
         measure=measure_m10,
         notebook="notebooks/m10_width.ipynb",

@@ -1,10 +1,12 @@
 """What every experiment shares: the run record, seeding, the sensing problem, and runs
-recorded densely until their escape (batched when several advance together)."""
+continued in pieces: until a stopping rule of the caller's (:func:`continue_while`), or
+recorded densely until their escape (:func:`run_in_chunks`, batched when several advance
+together). Both join the pieces with :func:`~matrix_sensing.solvers.continue_run`."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +14,13 @@ import numpy as np
 
 from .. import _validation as check
 from ..operators import GaussianSensing, check_operator
-from ..solvers import GDResult, factorized_gd, test_error_function
+from ..solvers import (
+    GDResult,
+    continue_run,
+    divergence_context,
+    factorized_gd,
+    test_error_function,
+)
 from ..targets import low_rank_target
 
 # The most seeds spawn_seeds derives at once (experiments use a handful).
@@ -31,6 +39,13 @@ class Run:
     truth: np.ndarray
     results: dict[str, GDResult] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
+
+
+def run_params(arguments: Mapping[str, Any], *options: str) -> dict:
+    """The parameters an experiment records in its :class:`Run`: its keyword arguments
+    (``locals()`` as the function starts) but the seed and the ``options`` named (those that
+    only change how a run is recorded or shown, such as ``progress``)."""
+    return {name: value for name, value in arguments.items() if name not in ("seed", *options)}
 
 
 def spawn_seeds(seed: int, count: int) -> list[int]:
@@ -129,8 +144,7 @@ def run_in_chunks(
         then_every = check.integer("record_every", then_every, minimum=1)
     U, V = list(U0), list(V0)
     done, escaped = [0] * count, [False] * count
-    pieces: list[list[dict]] = [[] for _ in range(count)]
-    last: list[GDResult | None] = [None] * count
+    joined: list[GDResult | None] = [None] * count
 
     def next_piece(b: int) -> tuple[int, int, int] | None:
         """(start, length, record_every) of run b's next piece, or None if it is over."""
@@ -168,24 +182,64 @@ def run_in_chunks(
                     record_every=every,
                 )
             for b, result in zip(runs, results, strict=True):
-                history = dict(result.history)
-                history["iteration"] = history["iteration"] + start
-                # Every piece after the first repeats the previous piece's last iterate.
-                pieces[b].append(
-                    history if not pieces[b] else {k: v[1:] for k, v in history.items()}
-                )
-                U[b], V[b], done[b], last[b] = result.U, result.V, start + length, result
+                joined[b] = result if joined[b] is None else continue_run(joined[b], result)
+                U[b], V[b], done[b] = result.U, result.V, start + length
                 escaped[b] = escaped[b] or bool(np.any(result.history["test_error"] < level))
-    return [
-        GDResult(
-            U=U[b],
-            V=V[b],
-            step=last[b].step,
-            iters=done[b],
-            history={key: np.concatenate([p[key] for p in pieces[b]]) for key in pieces[b][0]},
-        )
-        for b in range(count)
-    ]
+    return joined
+
+
+def continue_while(
+    result: GDResult,
+    op,
+    y,
+    more: Callable[[GDResult], int],
+    *,
+    truth=None,
+    record_every: int = 1,
+    starts: list | None = None,
+) -> GDResult:
+    """Continue the gradient-descent run ``result`` on ``op`` and ``y`` in pieces while
+    ``more(result)``, the length of the next piece, is positive.
+
+    Each piece is :func:`~matrix_sensing.factorized_gd` from the last iterate, at
+    ``result.step``, recorded every ``record_every`` iterations (counted from the piece's
+    start) and joined by :func:`~matrix_sensing.solvers.continue_run`, so the iterates are
+    those of one uninterrupted run. A divergence names the iteration of the whole run.
+    ``truth`` (an (n1, n2) array or factors ``(L, R)``) adds the test error. If ``starts``
+    is a list, ``(iteration, U, V)`` at the start of every piece is appended to it, from
+    which :func:`iterate_at` recovers any earlier iterate.
+    """
+    while (length := more(result)) > 0:
+        if starts is not None:
+            starts.append((result.iters, result.U, result.V))
+        with divergence_context(offset=result.iters):
+            piece = factorized_gd(
+                op,
+                y,
+                result.U,
+                result.V,
+                result.step,
+                length,
+                truth=truth,
+                record_every=record_every,
+            )
+        result = continue_run(result, piece)
+    return result
+
+
+def iterate_at(op, y, step: float, starts: list, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """The iterate ``(U_t, V_t)`` of a gradient-descent run with step μ = ``step`` on
+    ``op`` and ``y``, re-run from the latest of its ``starts`` (``(iteration, U, V)``
+    triples, as :func:`continue_while` collects them) at or before iteration ``t``."""
+    earlier = [start for start in starts if start[0] <= t]
+    if not earlier:
+        raise ValueError(f"t must be >= the first start {starts[0][0]}, got {t}")
+    start, U, V = max(earlier, key=lambda s: s[0])
+    if t == start:
+        return U, V
+    # Recording only the two ends: the iterates do not depend on where the records fall.
+    rerun = factorized_gd(op, y, U, V, step, t - start, record_every=t - start)
+    return rerun.U, rerun.V
 
 
 def _per_run(name: str, values, count: int):
@@ -218,31 +272,3 @@ def _single_run_factors(op, U0, V0) -> tuple[np.ndarray, np.ndarray]:
     U0 = check.array("U0", U0, ndim=2, shape=(n1, None))
     V0 = check.array("V0", V0, ndim=2, shape=(n2, U0.shape[1]))
     return U0[None], V0[None]
-
-
-def _fit_data(alphas, values, name: str, *, positive: bool, missing: bool = False):
-    """The points of a fit against the scales α: ``alphas`` (N,) with α > 0 and ``values``
-    (N,) named ``name`` (> 0 if ``positive``), N >= 2. With ``missing``, a NaN value (a run
-    that never reached a level) is let through, so that the fit is NaN and the claim that
-    reads it fails, rather than an error."""
-    alphas = check.array("alphas", alphas, ndim=1)
-    if alphas.size < 2:
-        raise ValueError(f"alphas must hold at least 2 scales for a line, got {alphas.size}")
-    if np.any(alphas <= 0):
-        raise ValueError(f"alphas must be > 0, got {alphas.tolist()}")
-    nan = False
-    if missing:
-        try:
-            raw = np.asarray(values)
-        except ValueError:  # ragged: check.array says so below
-            raw = None
-        if raw is not None and raw.dtype.kind == "f":
-            nan = np.isnan(raw)
-    if np.any(nan):
-        values = check.array(name, np.where(nan, 0.0, values), ndim=1, shape=alphas.shape)
-        values[nan] = np.nan
-    else:
-        values = check.array(name, values, ndim=1, shape=alphas.shape)
-    if positive and np.any(values <= 0):
-        raise ValueError(f"{name} must be > 0, got {values.tolist()}")
-    return alphas, values

@@ -9,8 +9,8 @@ one operator and one Gaussian draw ``(G_U, G_V)`` per seed; only α and the step
   and records the *escape time*: the first iteration at which the test error is below
   ``escape_level``. These runs stop soon after the escape (see :func:`run_until_escape`).
 
-The fits the claims use (:func:`loglog_fit`, :func:`escape_fit`) are plain least-squares
-lines (``scipy.stats.linregress``), exported so that the notebook draws the same lines.
+The claims fit their lines with :mod:`matrix_sensing.fits` (``loglog_fit`` for M3,
+``semilog_fit`` for M4), which the notebook uses too, so that it draws the same lines.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
 from .. import _validation as check
 from ..initialization import small_random_init
@@ -27,7 +26,6 @@ from ..operators import check_operator
 from ..solvers import GDResult, factorized_gd
 from ._common import (
     Run,
-    _fit_data,
     _require_truth,
     _single_run_factors,
     escape_time,
@@ -85,26 +83,6 @@ def run_until_escape(
     chunk = check.integer("chunk", chunk, minimum=1)
     (result,) = run_in_chunks(op, y, U0, V0, [step], [max_iters], truth, level=level, chunk=chunk)
     return result
-
-
-def loglog_fit(alphas, errors):
-    """Least-squares line ``log(error) = slope * log(alpha) + intercept``.
-
-    ``alphas`` and ``errors`` (N,), N >= 2, both > 0. Returns the ``scipy.stats.linregress``
-    result; ``slope`` is the exponent of α.
-    """
-    alphas, errors = _fit_data(alphas, errors, "errors", positive=True)
-    return stats.linregress(np.log(alphas), np.log(errors))
-
-
-def escape_fit(alphas, times):
-    """Least-squares line ``escape time = slope * ln(1/alpha) + intercept``
-    (``scipy.stats.linregress`` result; ``rvalue**2`` is R²).
-
-    ``alphas`` (N,) > 0, N >= 2, and ``times`` (N,); a NaN time (a run that never escaped)
-    makes the fit NaN, so that the claim reading it fails."""
-    alphas, times = _fit_data(alphas, times, "times", positive=False, missing=True)
-    return stats.linregress(np.log(1.0 / alphas), times)
 
 
 def final_errors(
@@ -243,3 +221,49 @@ def alpha_scaling(
         sigma_r=float(np.linalg.svd(truth, compute_uv=False)[r - 1]),
     )
     return run
+
+
+# Here rather than at the top only while the top of this module is being reworked (issue 16).
+from ._declaration import (  # noqa: E402
+    CONDITION_NUMBER,
+    ITERATIONS,
+    MEASUREMENTS,
+    POSITIVE,
+    SIZE,
+    SMALL_SCALE,
+    Parameter,
+    declare,
+)
+
+# Base configuration B (n1=40, n2=30, r=2, κ=2, m=560, k=n1, μ=0.25; defined in
+# ``book/setup.md``) with the α grids stated on ``book/claims/m3_m4.md``. The paper scale is
+# that of M1/M2: every dimension ~2.5x at the same oversampling m = 4r(n1+n2), with the same
+# α grids, T and step.
+#: The parameters of :func:`alpha_scaling` (claims M3 and M4).
+DECLARATION = declare(
+    alpha_scaling,
+    Parameter("n1", SIZE, 40, 100, "rows of the target X (n1 × n2)"),
+    Parameter("n2", SIZE, 30, 80, "columns of X"),
+    Parameter("r", SIZE, 2, 3, "rank of X"),
+    Parameter("kappa", CONDITION_NUMBER, 2.0, 2.0, "condition number κ = σ_1/σ_r of X"),
+    Parameter("m", MEASUREMENTS, 560, 2160, "number of Gaussian measurements"),
+    Parameter("k", SIZE, 40, 100, "width of the factors U (n1 × k) and V (n2 × k)"),
+    Parameter("step", POSITIVE, 0.25, 0.25, "step size μ (the escape runs also use μ/2)"),
+    Parameter(
+        "alphas_error",
+        SMALL_SCALE,
+        [1e-3, 1e-4, 1e-5, 1e-6, 1e-7],
+        [1e-3, 1e-4, 1e-5, 1e-6, 1e-7],
+        "scales α of M3's runs (at least 3, distinct)",
+    ),
+    Parameter("iters_error", ITERATIONS, 2500, 2500, "iterations T of M3's runs"),
+    Parameter(
+        "alphas_escape",
+        SMALL_SCALE,
+        [1e-2, 1e-4, 1e-6, 1e-8],
+        [1e-2, 1e-4, 1e-6, 1e-8],
+        "scales α of M4's runs (at least 3, distinct)",
+    ),
+    Parameter("escape_level", POSITIVE, 0.1, 0.1, "the escape: first test error below this"),
+    Parameter("max_iters_escape", ITERATIONS, 1000, 1000, "most iterations of an escape run at μ"),
+)

@@ -11,6 +11,15 @@ from .. import _validation as check
 from ..initialization import small_random_init
 from ..solvers import factorized_gd
 from ._common import Run, sensing_problem, spawn_seeds
+from ._declaration import (
+    CONDITION_NUMBER,
+    ITERATIONS,
+    MEASUREMENTS,
+    POSITIVE,
+    SIZE,
+    Parameter,
+    declare,
+)
 
 
 def imbalance_step(U, V, E, step: float) -> np.ndarray:
@@ -214,3 +223,22 @@ def _step_factors(step_factors) -> list[float]:
             f"got {list(step_factors)}"
         )
     return factors
+
+
+# Configuration B (n1=40, n2=30, r=2, κ=2, m=560, k=n1, μ=0.25; defined in ``book/setup.md``)
+# at α=1e-6; the paper scale is the M1 paper scale (every dimension ~2.5x at m ≈ 4r(n1+n2)).
+#: The parameters of :func:`implicit_balancing` (claim M8).
+DECLARATION = declare(
+    implicit_balancing,
+    Parameter("n1", SIZE, 40, 100, "rows of the target X (n1 × n2)"),
+    Parameter("n2", SIZE, 30, 80, "columns of X"),
+    Parameter("r", SIZE, 2, 3, "rank of X"),
+    Parameter("kappa", CONDITION_NUMBER, 2.0, 2.0, "condition number κ = σ_1/σ_r of X"),
+    Parameter("m", MEASUREMENTS, 560, 2160, "number of Gaussian measurements"),
+    Parameter("k", SIZE, 40, 100, "width of the factors U (n1 × k) and V (n2 × k)"),
+    Parameter("alpha", POSITIVE, 1e-6, 1e-6, "scale α of the initialization α G"),
+    Parameter("step", POSITIVE, 0.25, 0.25, "step size μ"),
+    Parameter("iters", ITERATIONS, 1500, 2000, "iterations T at step μ"),
+    Parameter("step_factors", POSITIVE, [2.0, 0.5], [2.0, 0.5], "factors f of the runs at f μ"),
+    Parameter("unbalance", POSITIVE, 100.0, 100.0, "c of the unbalanced start (c U_0, V_0 / c)"),
+)

@@ -16,6 +16,15 @@ from ..initialization import spectral_init
 from ..operators import check_operator
 from ..solvers import factorized_gd
 from ._common import Run, sensing_problem
+from ._declaration import (
+    CONDITION_NUMBER,
+    ITERATIONS,
+    MEASUREMENTS,
+    POSITIVE,
+    SIZE,
+    Parameter,
+    declare,
+)
 
 
 def relative_imbalance(scale: float):
@@ -123,3 +132,24 @@ def balancing_free(
     run.data["initial_error"] = float(np.linalg.norm(U0 @ V0.T - truth) / np.linalg.norm(truth))
     run.data["linearized_rate"] = linearized_rate(op, truth, r, step)
     return run
+
+
+# The sizes stated on ``book/neighbours/balancing_free.md``: n1=40, n2=30, r=3 (k=r),
+# m=1260 (= 6r(n1+n2)), μ=0.3; κ=2 as in configuration B (``book/setup.md``). λ = 1/2 in the
+# normalisation (λ/4)||U^T U - V^T V||_F^2 of factorized_gd, i.e. the regularizer
+# (1/8)||U^T U - V^T V||_F^2 (the weight recalled from Tu et al.'s Procrustes flow, [U]). The
+# paper scale doubles n1 and n2 at the same m = 6r(n1+n2).
+#: The parameters of :func:`balancing_free` (claim N5).
+DECLARATION = declare(
+    balancing_free,
+    Parameter("n1", SIZE, 40, 80, "rows of the target X (n1 × n2)"),
+    Parameter("n2", SIZE, 30, 60, "columns of X"),
+    Parameter("r", SIZE, 3, 3, "rank of X, and the width k of the factors"),
+    Parameter("kappa", CONDITION_NUMBER, 2.0, 2.0, "condition number κ = σ_1/σ_r of X"),
+    Parameter("m", MEASUREMENTS, 1260, 2520, "number of Gaussian measurements"),
+    Parameter("step", POSITIVE, 0.3, 0.3, "step size μ"),
+    Parameter("iters", ITERATIONS, 250, 250, "iterations T"),
+    Parameter(
+        "balance_weight", POSITIVE, 0.5, 0.5, "λ of the regularizer (λ/4)||U^T U - V^T V||_F^2"
+    ),
+)

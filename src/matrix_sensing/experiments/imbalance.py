@@ -10,6 +10,11 @@ proportional to α² (N2); an equal-scale start has a smaller, sign-indefinite i
 slower final phase (N3); rescaling the factors once the loss is small removes the α
 dependence (N4, :func:`matrix_sensing.solvers.rebalance`).
 
+One experiment per claim: :func:`alpha_squared_rates` (N2), :func:`equal_scale_slowdown`
+(N3) and :func:`rebalanced_rates` (N4). For one seed all three draw the same target,
+operator and Gaussian matrices ``G_U`` (n1 x k), ``G_V`` (n2 x k), so that N4's speed-up
+compares with exactly the runs of N2 (see ``book/neighbours/imbalance.md``).
+
 The rates are measured on the training loss ``f(U_t, V_t)``: ``1 - ρ`` with ``ρ`` the
 per-iteration factor of a least-squares fit ``f ≈ c ρ^t`` over a window
 (:func:`matrix_sensing.metrics.local_linear_rate`). Two window rules:
@@ -35,10 +40,11 @@ import numpy as np
 from .. import _validation as check
 from ..initialization import small_random_init, unequal_scale_init
 from ..metrics import first_crossing, local_linear_rate
-from ..solvers import GDResult, divergence_context, factorized_gd, rebalance
-from ._common import Run, sensing_problem, spawn_seeds
+from ..solvers import divergence_context, factorized_gd, rebalance
+from ._common import Run, continue_while, iterate_at, run_params, sensing_problem, spawn_seeds
 
-# Continuation of a plain run until its loss falls below the rebalancing level.
+# Continuation of a run with k > r until its scaled window (and, for N4, the rebalancing
+# level) is reached.
 _CHUNK = 50
 _MAX_ITERS = 100_000
 # Runs measured in a level window stop at the end of the chunk in which the loss first falls
@@ -85,113 +91,117 @@ def level_window_rate(history, levels) -> tuple[float, int, int]:
     return 1.0 - local_linear_rate(iterations, loss, first, last + 1), first, last
 
 
-class _BelowCapture:
-    """A ``factorized_gd`` metric that returns the loss of ``(U, V)`` and keeps a copy of the
-    first recorded iterate whose loss is below ``level``."""
-
-    def __init__(self, op, y, level: float):
-        self.op, self.y, self.level = op, y, level
-        self.state: tuple[np.ndarray, np.ndarray] | None = None
-        self.calls = 0
-        self.index: int | None = None  # position in the history of the captured record
-
-    def __call__(self, U, V) -> float:
-        residual = self.op(U @ V.T) - self.y
-        loss = 0.5 * float(residual @ residual)
-        if self.state is None and loss < self.level:
-            self.state, self.index = (U.copy(), V.copy()), self.calls
-        self.calls += 1
-        return loss
+# The pieces the experiments share ------------------------------------------------------
 
 
-def _concat(first: GDResult, second: GDResult) -> GDResult:
-    """``second`` continues ``first`` from its last iterate: one history, iterations offset,
-    the duplicated starting record of ``second`` dropped."""
-    offset = {"iteration": first.iters}
-    history = {
-        name: np.concatenate([values, second.history[name][1:] + offset.get(name, 0)])
-        for name, values in first.history.items()
-    }
-    return GDResult(
-        U=second.U, V=second.V, step=first.step, iters=first.iters + second.iters, history=history
-    )
+def _problem(n1, n2, r, kappa, m, seed):
+    """``(X, op, y, init_seed)`` of one seed: the same data for the three experiments."""
+    problem_seed, init_seed = spawn_seeds(seed, 2)
+    return (*sensing_problem(n1, n2, r, kappa, m, seed=problem_seed), init_seed)
 
 
-def _plain_run(
-    op, y, U0, V0, step, *, span, signal_level, below, record_every, progress, truth=None
+def _scaled_run(
+    op,
+    y,
+    U0,
+    V0,
+    step,
+    alpha,
+    window,
+    signal_level,
+    *,
+    record_every,
+    progress,
+    below=None,
+    truth=None,
 ):
-    """Plain gradient descent from ``(U0, V0)`` until ``span`` iterations after the first
-    recorded iteration ``t_s`` with loss below ``signal_level`` and, unless ``below`` is
-    None, until the loss has been recorded below ``below`` (continued in chunks; at most
-    ``_MAX_ITERS`` iterations in total).
+    """Plain gradient descent with ``k > r`` from ``(U0, V0)`` and its rate over the scaled
+    window ``t_s + window / (μ α²)``.
 
-    Returns ``(result, t_s, switch)``: ``t_s`` is None if the loss never went below
-    ``signal_level``; ``switch`` is the first recorded ``(iteration, U, V)`` with loss below
-    ``below`` (None if never, or if ``below`` is None).
+    The run lasts until ``t_s + ceil(window[1] / (μ α²))``, ``t_s`` the first recorded
+    iteration with loss below ``signal_level``, and, unless ``below`` is None, until the
+    loss has been recorded below ``below`` (continued in chunks; at most ``_MAX_ITERS``
+    iterations in all), recorded every ``record_every`` iterations (with the test error if
+    ``truth`` is given).
+
+    Returns ``(result, t_s, rate, bounds, switch)``: ``t_s`` is None and ``rate`` NaN if the
+    loss never went below ``signal_level``; ``bounds`` is the window ``[first, last]`` in
+    iterations (None without a rate); ``switch`` the first recorded ``(t, U_t, V_t)`` with
+    loss below ``below`` (None if never, or if ``below`` is None).
     """
-    capture = None if below is None else _BelowCapture(op, y, below)
-    metrics = None if capture is None else {"loss_check": capture}
-    result = factorized_gd(
-        op,
-        y,
-        U0,
-        V0,
-        step,
-        span,
-        truth=truth,
-        record_every=record_every,
-        metrics=metrics,
-        progress=progress,
-    )
-    while True:
-        history = result.history
-        t_s = first_crossing(history["iteration"], history["train_loss"], signal_level)
+    start, stop = window
+    span = math.ceil(stop / (step * alpha**2))
+    options = {"truth": truth, "record_every": record_every}
+    first = factorized_gd(op, y, U0, V0, step, span, progress=progress, **options)
+    starts = [(0, U0, V0)]
+
+    def crossing(result, level):
+        return first_crossing(result.history["iteration"], result.history["train_loss"], level)
+
+    def more(result) -> int:
+        if result.iters >= _MAX_ITERS:
+            return 0
+        t_s = crossing(result, signal_level)
         missing = _CHUNK if t_s is None else t_s + span - result.iters
-        if missing <= 0 and capture is not None and capture.state is None:
+        if missing <= 0 and below is not None and crossing(result, below) is None:
             missing = _CHUNK
-        if missing <= 0 or result.iters >= _MAX_ITERS:
-            break
-        if capture is not None:
-            capture.calls -= 1  # the chunk's first record repeats the last one, dropped below
-        with divergence_context(offset=result.iters):  # report the iteration of the whole run
-            more = factorized_gd(
-                op,
-                y,
-                result.U,
-                result.V,
-                step,
-                missing,
-                truth=truth,
-                record_every=record_every,
-                metrics=metrics,
-            )
-        result = _concat(result, more)
+        return max(missing, 0)
+
+    result = continue_while(first, op, y, more, starts=starts, **options)
+    t_s = crossing(result, signal_level)
+    rate, bounds = math.nan, None
+    if t_s is not None:
+        rate, *bounds = scaled_window_rate(result.history, step, alpha, start, stop, t_s)
     switch = None
-    if capture is not None and capture.state is not None:
-        switch = (int(result.history["iteration"][capture.index]), *capture.state)
-    return result, t_s, switch
+    if below is not None and (t_switch := crossing(result, below)) is not None:
+        switch = (t_switch, *iterate_at(op, y, step, starts, t_switch))
+    return result, t_s, rate, bounds, switch
 
 
 def _run_to_level(op, y, U0, V0, step, level, max_iters, progress):
     """Gradient descent from ``(U0, V0)``, recorded at every iteration, in chunks of
     ``_LEVEL_CHUNK`` iterations until the loss has fallen below ``level`` or ``max_iters``
     iterations are done (the iterates are those of one uninterrupted run)."""
-    result = factorized_gd(op, y, U0, V0, step, min(_LEVEL_CHUNK, max_iters), progress=progress)
-    while result.iters < max_iters and not np.any(result.history["train_loss"] < level):
-        with divergence_context(offset=result.iters):
-            more = factorized_gd(
-                op, y, result.U, result.V, step, min(_LEVEL_CHUNK, max_iters - result.iters)
-            )
-        result = _concat(result, more)
-    return result
+    first = factorized_gd(op, y, U0, V0, step, min(_LEVEL_CHUNK, max_iters), progress=progress)
+
+    def more(result) -> int:
+        if np.any(result.history["train_loss"] < level):
+            return 0
+        return min(_LEVEL_CHUNK, max_iters - result.iters)
+
+    return continue_while(first, op, y, more)
 
 
 def _frobenius_change(U0, V0, U, V) -> float:
+    """``||Δ_T - Δ_0||_F / ||Δ_0||_F``: the change of the imbalance from the start
+    ``(U0, V0)`` to the iterate ``(U, V)``."""
     delta0 = U0.T @ U0 - V0.T @ V0
     return float(np.linalg.norm(U.T @ U - V.T @ V - delta0) / np.linalg.norm(delta0))
 
 
-def imbalance_rates(
+def _check_problem(n1, n2, r, kappa, m, k, step, ratio) -> tuple[int, int, float, float]:
+    """Validated ``(r, k, step, ratio)``, each size named as the experiments name it."""
+    for name, value in (("n1", n1), ("n2", n2), ("m", m)):
+        check.integer(name, value, minimum=1)
+    r = check.integer("r", r, minimum=1, maximum=min(n1, n2))
+    k = check.integer("k", k, minimum=r + 1)
+    check.real("kappa", kappa, minimum=1.0)
+    step = check.real("step", step, positive=True)
+    ratio = check.real("ratio", ratio, positive=True)
+    return r, k, step, ratio
+
+
+def _check_alphas(alphas) -> list[float]:
+    alphas = _positive_list("alphas", alphas)
+    if len(alphas) < 2:
+        raise ValueError(f"alphas must hold at least two distinct scales, got {alphas}")
+    return alphas
+
+
+# The experiments -----------------------------------------------------------------------
+
+
+def alpha_squared_rates(
     *,
     n1: int,
     n2: int,
@@ -202,12 +212,160 @@ def imbalance_rates(
     step: float,
     alphas: list[float],
     ratio: float,
-    alpha_equal: float,
     window: list[float],
-    final_window: list[float],
     signal_level: float,
     levels: list[float],
     exact_iters: int,
+    seed: int,
+    record_every: int = 20,
+    progress: bool = False,
+) -> Run:
+    """Claim N2: the final linear rate with ``k > r`` against α, and with ``k = r``.
+
+    For each α in ``alphas`` (results named with ``f"{α:g}"``, e.g. ``"unequal_0.05"``):
+
+    - ``"unequal_α"``: width ``k``, ``U_0 = α G_U``, ``V_0 = (α/ratio) G_V``
+      (:func:`~matrix_sensing.initialization.unequal_scale_init`), step μ, run until
+      ``t_s + ceil(window[1] / (μ α²))`` (``t_s``: first recorded loss below
+      ``signal_level``), recorded every ``record_every`` iterations; its rate is taken over
+      the scaled window ``t_s + window / (μ α²)``.
+    - ``"exact_α"``: the same kind of start with width ``r`` (``k = r``; ``G_U`` (n1 x r),
+      ``G_V`` (n2 x r) from the same seed), recorded at every iteration, until the loss is
+      below ``levels[1]`` (at most ``exact_iters`` iterations, stopped at the end of a chunk
+      of 25); rate over the level window ``levels``.
+
+    ``data`` (lists aligned with ``alphas``): ``"rate_unequal"`` (NaN if the loss never went
+    below ``signal_level``), ``"signal_time"`` (``t_s``, -1 if never), ``"rate_exact"``;
+    ``"windows"``, the iteration bounds ``[first, last]`` of every rate by result name; and
+    ``"alphas"``.
+    """
+    params = run_params(locals(), "record_every", "progress")
+    # Check every parameter under its own name before any long run starts.
+    r, k, step, ratio = _check_problem(n1, n2, r, kappa, m, k, step, ratio)
+    alphas = _check_alphas(alphas)
+    window = _window("window", window)
+    signal_level = check.real("signal_level", signal_level, positive=True)
+    levels = _levels(levels)
+    exact_iters = check.integer("exact_iters", exact_iters, minimum=1)
+    record_every = check.integer("record_every", record_every, minimum=1)
+
+    truth, op, y, init_seed = _problem(n1, n2, r, kappa, m, seed)
+    run = Run("alpha_squared_rates", params, seed, truth)
+    data: dict = {"rate_unequal": [], "signal_time": [], "rate_exact": [], "windows": {}}
+    for alpha in alphas:
+        name = f"{alpha:g}"
+        U0, V0 = unequal_scale_init(n1, n2, k, alpha, ratio, seed=init_seed)
+        plain, t_s, rate, bounds, _ = _scaled_run(
+            op,
+            y,
+            U0,
+            V0,
+            step,
+            alpha,
+            window,
+            signal_level,
+            record_every=record_every,
+            progress=progress,
+        )
+        run.results[f"unequal_{name}"] = plain
+        data["signal_time"].append(-1 if t_s is None else t_s)
+        data["rate_unequal"].append(rate)
+        if bounds is not None:
+            data["windows"][f"unequal_{name}"] = bounds
+
+        U0_r, V0_r = unequal_scale_init(n1, n2, r, alpha, ratio, seed=init_seed)
+        exact = _run_to_level(op, y, U0_r, V0_r, step, levels[1], exact_iters, progress)
+        run.results[f"exact_{name}"] = exact
+        rate, first, last = level_window_rate(exact.history, levels)
+        data["rate_exact"].append(rate)
+        data["windows"][f"exact_{name}"] = [first, last]
+    data["alphas"] = alphas
+    run.data.update(data)
+    return run
+
+
+def equal_scale_slowdown(
+    *,
+    n1: int,
+    n2: int,
+    r: int,
+    kappa: float,
+    m: int,
+    k: int,
+    step: float,
+    ratio: float,
+    alpha_equal: float,
+    final_window: list[float],
+    signal_level: float,
+    seed: int,
+    record_every: int = 20,
+    progress: bool = False,
+) -> Run:
+    """Claim N3: the final phase from equal scales against that from unequal scales.
+
+    At ``α_e = alpha_equal``, width ``k``: ``"unequal"`` (``U_0 = α_e G_U``,
+    ``V_0 = (α_e/ratio) G_V``) and ``"equal"`` (``U_0 = α_e G_U``, ``V_0 = α_e G_V``, the
+    main paper's initialization, :func:`~matrix_sensing.initialization.small_random_init`),
+    each run until ``t_s + ceil(final_window[1] / (μ α_e²))`` (``t_s``: first recorded loss
+    below ``signal_level``), recorded every ``record_every`` iterations with the test error.
+
+    ``data``: ``"rate_unequal"`` and ``"rate_equal"``, the rates over the scaled window
+    ``t_s + final_window / (μ α_e²)`` of each run (NaN if the loss never went below
+    ``signal_level``); ``"imbalance_change_unequal"`` and ``"imbalance_change_equal"``,
+    ``||Δ_T - Δ_0||_F / ||Δ_0||_F`` at each run's last iterate; ``"windows"``, the
+    iteration bounds ``[first, last]`` of each rate by result name.
+    """
+    params = run_params(locals(), "record_every", "progress")
+    r, k, step, ratio = _check_problem(n1, n2, r, kappa, m, k, step, ratio)
+    alpha_equal = check.real("alpha_equal", alpha_equal, positive=True)
+    final_window = _window("final_window", final_window)
+    signal_level = check.real("signal_level", signal_level, positive=True)
+    record_every = check.integer("record_every", record_every, minimum=1)
+
+    truth, op, y, init_seed = _problem(n1, n2, r, kappa, m, seed)
+    run = Run("equal_scale_slowdown", params, seed, truth)
+    starts = {
+        "unequal": unequal_scale_init(n1, n2, k, alpha_equal, ratio, seed=init_seed),
+        "equal": small_random_init(n1, n2, k, alpha_equal, seed=init_seed),
+    }
+    windows = {}
+    for kind, (U0, V0) in starts.items():
+        result, _, rate, bounds, _ = _scaled_run(
+            op,
+            y,
+            U0,
+            V0,
+            step,
+            alpha_equal,
+            final_window,
+            signal_level,
+            record_every=record_every,
+            progress=progress,
+            truth=truth,
+        )
+        run.results[kind] = result
+        run.data[f"rate_{kind}"] = rate
+        run.data[f"imbalance_change_{kind}"] = _frobenius_change(U0, V0, result.U, result.V)
+        if bounds is not None:
+            windows[kind] = bounds
+    run.data["windows"] = windows
+    return run
+
+
+def rebalanced_rates(
+    *,
+    n1: int,
+    n2: int,
+    r: int,
+    kappa: float,
+    m: int,
+    k: int,
+    step: float,
+    alphas: list[float],
+    ratio: float,
+    window: list[float],
+    signal_level: float,
+    levels: list[float],
     rebalance_below: float,
     rebalance_floor: float,
     rebalance_iters: int,
@@ -215,146 +373,78 @@ def imbalance_rates(
     record_every: int = 20,
     progress: bool = False,
 ) -> Run:
-    """Claims N2, N3, N4 on one draw of the data and of the Gaussian matrices ``G_U``
-    (n1 x k) and ``G_V`` (n2 x k) (the same draw for every α; a draw of width r, from the
-    same seed, for ``k = r``).
+    """Claim N4: the rate after one rebalancing step against that of plain gradient descent.
 
-    For each α in ``alphas`` (results named with ``f"{α:g}"``, e.g. ``"unequal_0.05"``):
+    For each α in ``alphas`` (results named with ``f"{α:g}"``):
 
-    - ``"unequal_α"``: width ``k``, ``U_0 = α G_U``, ``V_0 = (α/ratio) G_V``
-      (:func:`~matrix_sensing.initialization.unequal_scale_init`), step μ, run until
-      ``t_s + ceil(window[1] / (μ α²))`` (``t_s``: first recorded loss below
-      ``signal_level``) and until the loss is recorded below ``rebalance_below``; recorded
-      every ``record_every`` iterations. Its rate (N2) is taken over the scaled window
-      ``t_s + window / (μ α²)``.
-    - ``"exact_α"``: the same kind of start with width ``r`` (``k = r``), recorded at every
-      iteration, until the loss is below ``levels[1]`` (at most ``exact_iters``
-      iterations, stopped at the end of a chunk of 25); rate over the level window
-      ``levels``.
+    - ``"unequal_α"``: N2's run with ``k > r`` (see :func:`alpha_squared_rates`), continued
+      until the loss is also recorded below ``rebalance_below``; its rate over the scaled
+      window ``t_s + window / (μ α²)`` is N2's.
     - ``"rebalanced_α"``: from the first recorded iterate of ``"unequal_α"`` with loss below
       ``rebalance_below``, the factors are replaced by
       :func:`~matrix_sensing.solvers.rebalance` ``(U, V, floor=rebalance_floor)`` and
       gradient descent continues, recorded at every iteration, until the loss is below
-      ``levels[1]`` (at most ``rebalance_iters`` more iterations, as for ``"exact_α"``);
-      its ``"iteration"`` counts from the start of ``"unequal_α"``. Rate over the level
-      window ``levels``.
+      ``levels[1]`` (at most ``rebalance_iters`` more iterations, stopped at the end of a
+      chunk of 25); its ``"iteration"`` counts from the start of ``"unequal_α"``. Rate over
+      the level window ``levels``.
 
-    For N3, at ``α_e = alpha_equal``: ``"final_unequal"`` (``U_0 = α_e G_U``,
-    ``V_0 = (α_e/ratio) G_V``) and ``"final_equal"`` (``U_0 = α_e G_U``, ``V_0 = α_e G_V``, the
-    main paper's initialization), each run until ``t_s + ceil(final_window[1] / (μ α_e²))``,
-    recorded every ``record_every`` (with the test error); rates over the scaled window
-    ``t_s + final_window / (μ α_e²)`` of each run.
-
-    ``data`` (lists aligned with ``alphas``): ``"rate_unequal"`` (NaN if the loss never went
-    below ``signal_level``), ``"signal_time"`` (``t_s``, -1 if never), ``"rate_exact"``,
-    ``"rate_rebalanced"`` (NaN if the loss never went below ``rebalance_below``),
-    ``"imbalance_change"`` ``||Δ_T - Δ_0||_F / ||Δ_0||_F`` of each ``"unequal_α"`` run at its
-    last iterate, ``"rebalance_iteration"`` (-1 if never), ``"rebalanced_u_condition"``
-    (condition number of the rebalanced ``U``); floats ``"rate_unequal_final"``,
-    ``"rate_equal_final"``, ``"imbalance_change_final"`` (of ``"final_unequal"``),
-    ``"imbalance_change_equal"``, ``"rebalance_product_error"`` (max over α of
-    ``||U'V'^T - UV^T||_F / ||UV^T||_F`` at the switch); ``"windows"``, the iteration bounds
-    ``[first, last]`` of every rate by result name; and ``"alphas"``.
+    ``data`` (lists aligned with ``alphas``): ``"rate_unequal"`` and ``"signal_time"`` as
+    in :func:`alpha_squared_rates`, ``"rate_rebalanced"`` (NaN if the loss never went below
+    ``rebalance_below``), ``"imbalance_change"`` ``||Δ_T - Δ_0||_F / ||Δ_0||_F`` of each
+    ``"unequal_α"`` run at its last iterate, ``"rebalance_iteration"`` (-1 if never),
+    ``"rebalanced_u_condition"`` (condition number of the rebalanced ``U``); the float
+    ``"rebalance_product_error"`` (max over α of ``||U'V'^T - UV^T||_F / ||UV^T||_F`` at the
+    switch); ``"windows"``, the iteration bounds ``[first, last]`` of every rate by result
+    name; and ``"alphas"``.
     """
-    params = {
-        "n1": n1,
-        "n2": n2,
-        "r": r,
-        "kappa": kappa,
-        "m": m,
-        "k": k,
-        "step": step,
-        "alphas": alphas,
-        "ratio": ratio,
-        "alpha_equal": alpha_equal,
-        "window": window,
-        "final_window": final_window,
-        "signal_level": signal_level,
-        "levels": levels,
-        "exact_iters": exact_iters,
-        "rebalance_below": rebalance_below,
-        "rebalance_floor": rebalance_floor,
-        "rebalance_iters": rebalance_iters,
-    }
-    # Check every parameter under its own name before any long run starts.
-    for name in ("n1", "n2", "m"):
-        check.integer(name, params[name], minimum=1)
-    r = check.integer("r", r, minimum=1, maximum=min(n1, n2))
-    k = check.integer("k", k, minimum=r + 1)
-    check.real("kappa", kappa, minimum=1.0)
-    step = check.real("step", step, positive=True)
-    alphas = _positive_list("alphas", alphas)
-    if len(alphas) < 2:
-        raise ValueError(f"alphas must hold at least two distinct scales, got {alphas}")
-    ratio = check.real("ratio", ratio, positive=True)
-    alpha_equal = check.real("alpha_equal", alpha_equal, positive=True)
-    start, stop = _window("window", window)
-    final_start, final_stop = _window("final_window", final_window)
+    params = run_params(locals(), "record_every", "progress")
+    r, k, step, ratio = _check_problem(n1, n2, r, kappa, m, k, step, ratio)
+    alphas = _check_alphas(alphas)
+    window = _window("window", window)
     signal_level = check.real("signal_level", signal_level, positive=True)
     levels = _levels(levels)
-    exact_iters = check.integer("exact_iters", exact_iters, minimum=1)
     rebalance_below = check.real("rebalance_below", rebalance_below, positive=True)
     rebalance_floor = check.real("rebalance_floor", rebalance_floor, minimum=0.0, maximum=1.0)
     rebalance_iters = check.integer("rebalance_iters", rebalance_iters, minimum=1)
     record_every = check.integer("record_every", record_every, minimum=1)
 
-    problem_seed, init_seed = spawn_seeds(seed, 2)
-    truth, op, y = sensing_problem(n1, n2, r, kappa, m, seed=problem_seed)
-    run = Run("imbalance_rates", params, seed, truth)
+    truth, op, y, init_seed = _problem(n1, n2, r, kappa, m, seed)
+    run = Run("rebalanced_rates", params, seed, truth)
     data: dict = {
         name: []
         for name in (
             "rate_unequal",
-            "rate_exact",
+            "signal_time",
             "rate_rebalanced",
             "imbalance_change",
             "rebalance_iteration",
             "rebalanced_u_condition",
-            "signal_time",
         )
     }
     windows: dict[str, list[int]] = {}
     product_errors = []
-
-    def rate_in(name, rate_and_window):
-        rate, first, last = rate_and_window
-        windows[name] = [first, last]
-        return rate
-
     for alpha in alphas:
         name = f"{alpha:g}"
         U0, V0 = unequal_scale_init(n1, n2, k, alpha, ratio, seed=init_seed)
-        plain, origin, switch = _plain_run(
+        plain, t_s, rate, bounds, switch = _scaled_run(
             op,
             y,
             U0,
             V0,
             step,
-            span=math.ceil(stop / (step * alpha**2)),
-            signal_level=signal_level,
-            below=rebalance_below,
+            alpha,
+            window,
+            signal_level,
             record_every=record_every,
             progress=progress,
+            below=rebalance_below,
         )
         run.results[f"unequal_{name}"] = plain
-        data["signal_time"].append(-1 if origin is None else origin)
-        data["rate_unequal"].append(
-            math.nan
-            if origin is None
-            else rate_in(
-                f"unequal_{name}",
-                scaled_window_rate(plain.history, step, alpha, start, stop, origin),
-            )
-        )
+        data["signal_time"].append(-1 if t_s is None else t_s)
+        data["rate_unequal"].append(rate)
+        if bounds is not None:
+            windows[f"unequal_{name}"] = bounds
         data["imbalance_change"].append(_frobenius_change(U0, V0, plain.U, plain.V))
-
-        U0_r, V0_r = unequal_scale_init(n1, n2, r, alpha, ratio, seed=init_seed)
-        exact = _run_to_level(op, y, U0_r, V0_r, step, levels[1], exact_iters, progress)
-        run.results[f"exact_{name}"] = exact
-        data["rate_exact"].append(
-            rate_in(f"exact_{name}", level_window_rate(exact.history, levels))
-        )
-
         if switch is None:
             data["rebalance_iteration"].append(-1)
             data["rate_rebalanced"].append(math.nan)
@@ -376,44 +466,11 @@ def imbalance_rates(
             after = _run_to_level(op, y, U_b, V_b, step, levels[1], rebalance_iters, progress)
         after.history["iteration"] = after.history["iteration"] + t_switch
         run.results[f"rebalanced_{name}"] = after
-        data["rate_rebalanced"].append(
-            rate_in(f"rebalanced_{name}", level_window_rate(after.history, levels))
-        )
+        rate, first, last = level_window_rate(after.history, levels)
+        data["rate_rebalanced"].append(rate)
+        windows[f"rebalanced_{name}"] = [first, last]
         data["rebalance_iteration"].append(t_switch)
         data["rebalanced_u_condition"].append(float(np.linalg.cond(U_b)))
-
-    starts = {
-        "unequal": unequal_scale_init(n1, n2, k, alpha_equal, ratio, seed=init_seed),
-        "equal": small_random_init(n1, n2, k, alpha_equal, seed=init_seed),
-    }
-    for kind, (U0, V0) in starts.items():
-        result, origin, _ = _plain_run(
-            op,
-            y,
-            U0,
-            V0,
-            step,
-            span=math.ceil(final_stop / (step * alpha_equal**2)),
-            signal_level=signal_level,
-            below=None,
-            record_every=record_every,
-            progress=progress,
-            truth=truth,
-        )
-        run.results[f"final_{kind}"] = result
-        data[f"rate_{kind}_final"] = (
-            math.nan
-            if origin is None
-            else rate_in(
-                f"final_{kind}",
-                scaled_window_rate(
-                    result.history, step, alpha_equal, final_start, final_stop, origin
-                ),
-            )
-        )
-        data[f"imbalance_change_{'final' if kind == 'unequal' else 'equal'}"] = _frobenius_change(
-            U0, V0, result.U, result.V
-        )
     data["windows"] = windows
     data["rebalance_product_error"] = max(product_errors, default=math.nan)
     data["alphas"] = alphas

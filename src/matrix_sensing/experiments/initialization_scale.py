@@ -8,6 +8,16 @@ from .. import _validation as check
 from ..initialization import small_random_init
 from ..solvers import factorized_gd
 from ._common import Run, sensing_problem, spawn_seeds
+from ._declaration import (
+    CONDITION_NUMBER,
+    MAX_ITERS,
+    MEASUREMENTS,
+    POSITIVE,
+    SIZE,
+    Interval,
+    Parameter,
+    declare,
+)
 
 
 def small_vs_large_init(
@@ -84,3 +94,24 @@ def small_vs_large_init(
             progress=progress,
         )
     return run
+
+
+# Base configuration B (defined in ``book/setup.md``): n1=40, n2=30, r=2, κ=2,
+# m=560 (≈ 4r(n1+n2)), k=n1. The paper scale grows every dimension ~2.5x at the same
+# oversampling m ≈ 4r(n1+n2).
+#: The parameters of :func:`small_vs_large_init` (claims M1, M2 and M9).
+DECLARATION = declare(
+    small_vs_large_init,
+    Parameter("n1", SIZE, 40, 100, "rows of the target X (n1 × n2)"),
+    Parameter("n2", SIZE, 30, 80, "columns of X"),
+    Parameter("r", SIZE, 2, 3, "rank of X"),
+    Parameter("kappa", CONDITION_NUMBER, 2.0, 2.0, "condition number κ = σ_1/σ_r of X"),
+    Parameter("m", MEASUREMENTS, 560, 2160, "number of Gaussian measurements"),
+    Parameter("k", SIZE, 40, 100, "width of the factors U (n1 × k) and V (n2 × k)"),
+    Parameter("alpha_small", POSITIVE, 1e-6, 1e-6, "scale α of the small initialization α G"),
+    Parameter("alpha_large", POSITIVE, 1.0, 1.0, "scale α of the large initialization α G"),
+    Parameter("step_small", POSITIVE, 0.25, 0.25, "step size μ from the small initialization"),
+    Parameter("step_large", POSITIVE, 0.1, 0.1, "step size μ from the large initialization"),
+    Parameter("iters_small", Interval(int, 0, MAX_ITERS), 1500, 2000, "iterations T, small start"),
+    Parameter("iters_large", Interval(int, 0, MAX_ITERS), 3000, 4000, "iterations T, large start"),
+)

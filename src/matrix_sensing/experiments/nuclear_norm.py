@@ -27,6 +27,17 @@ from ..operators import GaussianSensing, check_operator
 from ..solvers import factorized_gd
 from ..targets import psd_target
 from ._common import Run, spawn_seeds
+from ._declaration import (
+    CONDITION_NUMBER,
+    ITERATIONS,
+    MAX_SIZE,
+    MEASUREMENTS,
+    POSITIVE,
+    SIZE,
+    Interval,
+    Parameter,
+    declare,
+)
 
 
 def symmetric_sensing(m: int, n: int, *, seed: int) -> GaussianSensing:
@@ -208,3 +219,27 @@ def check_alphas(alphas) -> list[float]:
     if len(alphas) < 2 or len(set(alphas)) != len(alphas):
         raise ValueError(f"alphas must hold at least two distinct values, got {alphas}")
     return sorted(alphas, reverse=True)
+
+
+# Symmetric PSD problem, n=20, r=2, κ=2, m=100 < n(n+1)/2 = 210: below the ~125 generic
+# measurements at which X becomes the only PSD interpolant (α = 0.1 converges to another one),
+# above the number at which X is the minimum-trace PSD interpolant (dual certificate, see
+# min_trace_certificate). Full width k = n, μ = 0.5. The paper scale is n = 30, m = 200:
+# again below n(n+1)/2 = 465 and below the ~262 at which X is the only PSD interpolant.
+#: The parameters of :func:`identity_init_limit` (claim N10).
+DECLARATION = declare(
+    identity_init_limit,
+    Parameter("n", Interval(int, 2, MAX_SIZE), 20, 30, "size of the PSD target X (n × n)"),
+    Parameter("r", SIZE, 2, 2, "rank of X"),
+    Parameter("kappa", CONDITION_NUMBER, 2.0, 2.0, "condition number κ = λ_1/λ_r of X"),
+    Parameter("m", MEASUREMENTS, 100, 200, "number of symmetric Gaussian measurements"),
+    Parameter(
+        "alphas",
+        POSITIVE,
+        [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8],
+        [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8],
+        "scales α of the starts U_0 = V_0 = √α I (at least 2, distinct)",
+    ),
+    Parameter("step", POSITIVE, 0.5, 0.5, "step size μ"),
+    Parameter("iters", ITERATIONS, 2000, 2000, "iterations T"),
+)

@@ -15,6 +15,7 @@ from ..initialization import small_random_init
 from ..solvers import heron_prediction, nystrom_init, scaled_gd_factorization
 from ..targets import psd_target
 from ._common import Run, spawn_seeds
+from ._declaration import CONDITION_NUMBER, ITERATIONS, POSITIVE, SIZE, Parameter, declare
 from .preconditioning import first_below
 
 # ScaledGD from a small start α G first overshoots, by a factor of order 1/α² in the
@@ -109,3 +110,25 @@ def nystrom_vs_random(
     prediction = heron_prediction(M, *starts["nystrom"], steps=iters)
     run.data.update(steps=steps, symmetry_gap=max(gaps), prediction=prediction)
     return run
+
+
+# Chosen here: the symmetric problem (PSD M = X X^T target, U_0 = V_0), n=30, r=k=3, κ=10,
+# ScaledGD step 1/2 (the step at which the iteration from a Nyström start is exactly
+# quadratic, see matrix_sensing.solvers.factorization), random scale α = 1e-2, and a second
+# random scale 1e-6 shown in the figure only. Levels 1e-1 and 1e-11 are those stated on
+# ``book/neighbours/nystrom.md`` (a calibration at CPU scale, not the paper's numbers). The
+# paper scale: n=200, r=k=10, κ=100.
+#: The parameters of :func:`nystrom_vs_random` (claim N8).
+DECLARATION = declare(
+    nystrom_vs_random,
+    Parameter("n", SIZE, 30, 200, "size of the PSD target M (n × n)"),
+    Parameter("r", SIZE, 3, 10, "rank of M"),
+    Parameter("kappa", CONDITION_NUMBER, 10.0, 100.0, "condition number κ = λ_1/λ_r of M"),
+    Parameter("k", SIZE, 3, 10, "width of the factors (n × k)"),
+    Parameter("alpha", POSITIVE, 1e-2, 1e-2, "scale α of the random start α G"),
+    Parameter("alpha_small", POSITIVE, 1e-6, 1e-6, "a smaller random scale, shown only"),
+    Parameter("step", POSITIVE, 0.5, 0.5, "ScaledGD step size"),
+    Parameter("iters", ITERATIONS, 80, 80, "most ScaledGD steps"),
+    Parameter("level_start", POSITIVE, 1e-1, 1e-1, "relative error where the count starts"),
+    Parameter("level_end", POSITIVE, 1e-11, 1e-11, "relative error where it ends (< level_start)"),
+)

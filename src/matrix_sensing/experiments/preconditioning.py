@@ -15,6 +15,15 @@ from .. import _validation as check
 from ..initialization import small_random_init
 from ..solvers import GDResult, divergence_context, factorized_gd, preconditioned_gd
 from ._common import Run, sensing_problem, spawn_seeds
+from ._declaration import (
+    CONDITION_NUMBER,
+    ITERATIONS,
+    MEASUREMENTS,
+    POSITIVE,
+    SIZE,
+    Parameter,
+    declare,
+)
 
 METHODS = ("gd", "scaledgd_lambda", "precgd")
 
@@ -210,3 +219,43 @@ def _real_list(name: str, values, **bounds) -> list[float]:
     if len(set(values)) != len(values):
         raise ValueError(f"{name} must be distinct, got {values}")
     return values
+
+
+# The sizes stated on ``book/neighbours/preconditioning.md``: n1=n2=30, r=3, k=6, m=720,
+# κ ∈ {1, 10, 100}, iterations to a relative test error of 1e-3. Chosen here: α = 1e-5,
+# steps 0.5 (σ_1 = 1) for GD and for the preconditioned methods, λ = 1e-3 for ScaledGD(λ)
+# (below σ_r = 1/κ for every κ), budgets of 4000 (GD) and 500 (preconditioned) iterations,
+# and the α grid of the ScaledGD(λ) tail figure. The paper scale doubles n1 = n2 at the same
+# m/(r(n1+n2)) = 4.
+#: The parameters of :func:`preconditioning` (claim N7).
+DECLARATION = declare(
+    preconditioning,
+    Parameter("n1", SIZE, 30, 60, "rows of the target X (n1 × n2)"),
+    Parameter("n2", SIZE, 30, 60, "columns of X"),
+    Parameter("r", SIZE, 3, 3, "rank of X"),
+    Parameter("m", MEASUREMENTS, 720, 1440, "number of Gaussian measurements"),
+    Parameter("k", SIZE, 6, 6, "width of the factors U (n1 × k) and V (n2 × k)"),
+    Parameter(
+        "kappas",
+        CONDITION_NUMBER,
+        [1.0, 10.0, 100.0],
+        [1.0, 10.0, 100.0],
+        "condition numbers κ compared (at least 2, distinct)",
+    ),
+    Parameter("alpha", POSITIVE, 1e-5, 1e-5, "scale α of the initialization α G"),
+    Parameter("tol", POSITIVE, 1e-3, 1e-3, "every run stops at this relative test error"),
+    Parameter("step_gd", POSITIVE, 0.5, 0.5, "step size of gradient descent"),
+    Parameter("max_iters_gd", ITERATIONS, 4000, 4000, "most iterations of gradient descent"),
+    Parameter("step_precond", POSITIVE, 0.5, 0.5, "step size of ScaledGD(λ) and PrecGD"),
+    Parameter("lam", POSITIVE, 1e-3, 1e-3, "damping λ of ScaledGD(λ)"),
+    Parameter("max_iters_precond", ITERATIONS, 500, 500, "most iterations of ScaledGD(λ), PrecGD"),
+    Parameter("floor_kappa", CONDITION_NUMBER, 10.0, 10.0, "κ of the runs without early stop"),
+    Parameter(
+        "floor_alphas",
+        POSITIVE,
+        [1e-2, 1e-4, 1e-6],
+        [1e-2, 1e-4, 1e-6],
+        "scales α of the ScaledGD(λ) runs without early stop (distinct)",
+    ),
+    Parameter("floor_iters", ITERATIONS, 400, 400, "iterations of the runs without early stop"),
+)

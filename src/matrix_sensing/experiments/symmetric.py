@@ -2,19 +2,21 @@
 
 Every run here is symmetric gradient descent (:func:`~matrix_sensing.solvers.symmetric_gd`)
 on a PSD target with symmetric Gaussian measurements (see ``book/setup.md``, "Symmetric
-variant"):
+variant"), from ``U_0 = α G``:
 
-* :func:`symmetric_precursor` serves P1, P2 and P3 (one notebook, one parameter set). Per
-  seed it runs three independent problems: P1, an α sweep on a sampled problem plus a
-  run that watches the spectral phase; P2, an α sweep on an underdetermined problem
-  (``m < n(n+1)/2``) with the time to fit; P3, incremental learning of the eigenvalues
-  from α and from α².
+* :func:`precursor_recovery` serves P1: an α sweep on a sampled problem plus a run that
+  watches the spectral phase;
+* :func:`precursor_underdetermined` serves P2: an α sweep on an underdetermined problem
+  (``m < n(n+1)/2``) with the time to fit;
+* :func:`incremental_learning` serves P3: the eigenvalues learned one at a time, from α
+  and from α²;
 * :func:`curse_of_symmetry` serves N1: one problem, one Gaussian draw, widths ``k = r`` and
   ``k > r`` (the first ``k`` columns of the same draw), long runs.
 
-The fits and times the claims use (:func:`loglog_slope`, :func:`time_slope`,
-:func:`crossing_times`, :func:`top_subspace_sine`) are exported so that the notebooks draw
-exactly what the claims measure.
+For one seed P1, P2 and P3 run on three independent problems (``book/neighbours/
+precursor.md``). The times the claims use (:func:`crossing_times`,
+:func:`spectral_phase_end`) are exported so that the notebooks draw exactly what the claims
+measure; the fits are those of :mod:`matrix_sensing.fits`.
 """
 
 from __future__ import annotations
@@ -24,15 +26,14 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
 from .. import _validation as check
 from ..initialization import small_random_init
-from ..metrics import first_crossing, first_rise, subspace_distance
+from ..metrics import first_crossing, first_rise, subspace_distance, top_subspace_sine
 from ..operators import SymmetricGaussianSensing
 from ..solvers import symmetric_gd
 from ..targets import psd_target
-from ._common import Run, _fit_data, spawn_seeds
+from ._common import Run, run_params, spawn_seeds
 
 # Generic helpers ------------------------------------------------------------------------
 
@@ -82,29 +83,6 @@ def check_eigenvalues(name: str, values) -> list[float]:
     return checked
 
 
-def loglog_slope(alphas, errors) -> float:
-    """Slope of the least-squares line ``ln(error) = slope * ln(alpha) + c`` (the exponent
-    of α); ``alphas`` and ``errors`` (N,), N >= 2, both > 0."""
-    alphas, errors = _fit_data(alphas, errors, "errors", positive=True)
-    return float(stats.linregress(np.log(alphas), np.log(errors)).slope)
-
-
-def time_slope(alphas, times) -> float:
-    """Slope of the least-squares line ``time = slope * ln(1/alpha) + c``; ``alphas`` (N,)
-    > 0, N >= 2, and ``times`` (N,) (a NaN time, a run that never fitted, gives NaN)."""
-    alphas, times = _fit_data(alphas, times, "times", positive=False, missing=True)
-    return float(stats.linregress(np.log(1.0 / alphas), times).slope)
-
-
-def top_subspace_sine(U, basis) -> float:
-    """Sine of the largest principal angle between the top-``r`` left singular subspace of
-    ``U`` (n, k) (= the top-``r`` eigenspace of ``U U^T``) and ``span(basis)`` (n, r)."""
-    U = check.array("U", U, ndim=2)
-    basis = check.array("basis", basis, ndim=2, shape=(U.shape[0], None))
-    left = np.linalg.svd(U, full_matrices=False)[0]
-    return subspace_distance(left[:, : basis.shape[1]], basis)
-
-
 def top_eigenvectors(M, r: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``r`` algebraically largest eigenvalues (decreasing) of the symmetric ``M`` and
     their eigenvectors (n, r)."""
@@ -152,20 +130,78 @@ def _gaussian_factor(n: int, k: int, *, seed: int) -> np.ndarray:
 
 # P1–P3 ----------------------------------------------------------------------------------
 
+# P1, P2 and P3 take the first, second and third of three streams of the seed: for one seed
+# the three claims are measured on independent problems.
+_PRECURSOR_STREAMS = 3
 
-def _p1(n, r, kappa, m, k, step, alphas, iters, alpha_spectral, iters_spectral, *, seed):
-    problem_seed, init_seed = spawn_seeds(seed, 2)
-    truth, op, y = symmetric_problem(n, r, m, seed=problem_seed, kappa=kappa)
-    G = _gaussian_factor(n, k, seed=init_seed)
-    results = {}
-    for alpha in alphas:
-        results[f"p1 alpha={alpha:g}"] = symmetric_gd(
-            op, y, alpha * G, step, iters, truth=truth, record_every=10
+
+def _precursor_problem(claim: int, n, r, m, *, seed, kappa=2.0, eigenvalues=None, k):
+    """``(X, op, y, G)`` of claim P<claim> for ``seed``: the target, its symmetric Gaussian
+    measurements and the Gaussian matrix ``G`` (n, k) of the start ``U_0 = α G``."""
+    problem_seed, init_seed = spawn_seeds(spawn_seeds(seed, _PRECURSOR_STREAMS)[claim - 1], 2)
+    truth, op, y = symmetric_problem(
+        n, r, m, seed=problem_seed, kappa=kappa, eigenvalues=eigenvalues
+    )
+    return truth, op, y, _gaussian_factor(n, k, seed=init_seed)
+
+
+def precursor_recovery(
+    *,
+    n: int,
+    r: int,
+    kappa: float,
+    m: int,
+    k: int,
+    step: float,
+    alpha: float,
+    alphas: Sequence[float],
+    iters: int,
+    alpha_spectral: float,
+    iters_spectral: int,
+    seed: int,
+) -> Run:
+    """Claim P1: symmetric gradient descent from ``U_0 = α G`` (``G`` (n, k) with i.i.d.
+    N(0, 1/k) entries) recovers a PSD target, and its first phase is spectral.
+
+    The problem: ``m`` symmetric Gaussian measurements of an ``n x n`` PSD rank-``r`` target
+    ``X`` with condition number ``kappa``. Runs ``iters`` iterations at step μ from ``α G``
+    for every α of ``alphas`` (results ``"alpha=<α:g>"``, test error recorded every 10
+    iterations; ``alpha``, one of them, is the α at which P1 reads the final test error),
+    and ``iters_spectral`` iterations from ``alpha_spectral G`` recording at every iteration
+    the sine between the top-r eigenspaces of ``U_t U_t^T`` and of ``A*(y)``
+    (``spectral_sine``), of ``U_t U_t^T`` and of ``X`` (``truth_sine``), and ``||U_t||^2``
+    (``norm``) (result ``"spectral"``).
+
+    ``data``: ``"alphas"`` and ``"test_error"`` (the final test errors, (len(alphas),));
+    ``"power_sine"``, the first sine for the power iteration ``(I + μ A*(y))^t U_0`` from
+    the same start ((iters_spectral + 1,)); ``"spectral_eigenvalues"``, the top ``r + 1``
+    eigenvalues of ``A*(y)``; ``"spectral_vs_truth_sine"``, the sine between the top-r
+    eigenspaces of ``A*(y)`` and ``X``; ``"norm_x"`` ``||X||``; and ``"perturbation"``
+    ``||A*(y) - X|| / λ_r(X)``.
+    """
+    params = run_params(locals())
+    # Check every parameter under its own name before any run starts.
+    n, r, m, k = _check_sizes(n, r, m, k)
+    kappa = check.real("kappa", kappa, minimum=1.0)
+    step = check.real("step", step, positive=True)
+    alphas = check_values("alphas", alphas, low=0, high=1, minimum_count=3)
+    if check.real("alpha", alpha, positive=True) not in alphas:
+        raise ValueError(f"alpha must be one of alphas={alphas}, got {alpha!r}")
+    iters = check.integer("iters", iters, minimum=1)
+    alpha_spectral = check.real("alpha_spectral", alpha_spectral, positive=True)
+    iters_spectral = check.integer("iters_spectral", iters_spectral, minimum=1)
+    seed = check.seed("seed", seed)
+
+    truth, op, y, G = _precursor_problem(1, n, r, m, seed=seed, kappa=kappa, k=k)
+    run = Run("precursor_recovery", params, seed, truth)
+    for a in alphas:
+        run.results[f"alpha={a:g}"] = symmetric_gd(
+            op, y, a * G, step, iters, truth=truth, record_every=10
         )
     spectral = op.adjoint(y)
     spectral_basis = top_eigenvectors(spectral, r)[1]
     truth_eigenvalues, truth_basis = top_eigenvectors(truth, r)
-    results["p1 spectral"] = symmetric_gd(
+    run.results["spectral"] = symmetric_gd(
         op,
         y,
         alpha_spectral * G,
@@ -184,52 +220,119 @@ def _p1(n, r, kappa, m, k, step, alphas, iters, alpha_spectral, iters_spectral, 
     for _ in range(iters_spectral + 1):
         power_sine.append(top_subspace_sine(U, spectral_basis))
         U = power @ U
-    data = {
-        "p1_alphas": np.array(alphas),
-        "p1_test_error": np.array(
-            [results[f"p1 alpha={a:g}"].history["test_error"][-1] for a in alphas]
+    run.data.update(
+        alphas=np.array(alphas),
+        test_error=np.array(
+            [run.results[f"alpha={a:g}"].history["test_error"][-1] for a in alphas]
         ),
-        "p1_spectral_eigenvalues": top_eigenvectors(spectral, min(r + 1, n))[0],
-        "p1_power_sine": np.array(power_sine),
-        "p1_spectral_vs_truth_sine": subspace_distance(spectral_basis, truth_basis),
-        "p1_norm_x": float(np.linalg.norm(truth, 2)),
+        spectral_eigenvalues=top_eigenvectors(spectral, min(r + 1, n))[0],
+        power_sine=np.array(power_sine),
+        spectral_vs_truth_sine=subspace_distance(spectral_basis, truth_basis),
+        norm_x=float(np.linalg.norm(truth, 2)),
         # ||A*(y) - X|| / λ_r(X): the spectral phase aligns U_t with A*(y), which says
         # something about X only if this is small (enough measurements m).
-        "p1_perturbation": float(np.linalg.norm(spectral - truth, 2) / truth_eigenvalues[-1]),
-    }
-    return truth, results, data
+        perturbation=float(np.linalg.norm(spectral - truth, 2) / truth_eigenvalues[-1]),
+    )
+    return run
 
 
-def _p2(n, r, kappa, m, k, step, alphas, iters, fit_level, *, seed):
-    problem_seed, init_seed = spawn_seeds(seed, 2)
-    truth, op, y = symmetric_problem(n, r, m, seed=problem_seed, kappa=kappa)
-    G = _gaussian_factor(n, k, seed=init_seed)
-    results, errors, times = {}, [], []
-    for alpha in alphas:
-        result = symmetric_gd(op, y, alpha * G, step, iters, truth=truth)
-        results[f"p2 alpha={alpha:g}"] = result
+def precursor_underdetermined(
+    *,
+    n: int,
+    r: int,
+    kappa: float,
+    m: int,
+    k: int,
+    step: float,
+    alphas: Sequence[float],
+    iters: int,
+    fit_level: float,
+    seed: int,
+) -> Run:
+    """Claim P2: with fewer measurements than unknowns (``m < n (n + 1)/2``), the final test
+    error against α and the time to fit against ln(1/α).
+
+    The problem is P1's (:func:`precursor_recovery`) at these sizes. Runs ``iters``
+    iterations at step μ from ``α G`` for every α of ``alphas`` (results ``"alpha=<α:g>"``,
+    recorded at every iteration); the *time to fit* is the first iteration with test error
+    ``< fit_level``.
+
+    ``data``: ``"alphas"``, ``"test_error"`` (final) and ``"fit_time"`` (NaN if never),
+    each (len(alphas),); ``"sigma_r"`` σ_r(X); ``"predicted_slope"`` ``1/ln(1 + μσ_r)``, the
+    predicted slope of the time to fit against ln(1/α); ``"spectral_eigenvalues"``, the top
+    ``r + 1`` eigenvalues of ``A*(y)``.
+    """
+    params = run_params(locals())
+    n, r, m, k = _check_sizes(n, r, m, k)
+    kappa = check.real("kappa", kappa, minimum=1.0)
+    step = check.real("step", step, positive=True)
+    alphas = check_values("alphas", alphas, low=0, high=1, minimum_count=3)
+    iters = check.integer("iters", iters, minimum=1)
+    fit_level = check.real("fit_level", fit_level, positive=True)
+    unknowns = n * (n + 1) // 2
+    if m >= unknowns:
+        raise ValueError(
+            f"m must be < n (n + 1) / 2 = {unknowns} (P2 is the underdetermined case), got {m}"
+        )
+    seed = check.seed("seed", seed)
+
+    truth, op, y, G = _precursor_problem(2, n, r, m, seed=seed, kappa=kappa, k=k)
+    run = Run("precursor_underdetermined", params, seed, truth)
+    errors, times = [], []
+    for a in alphas:
+        result = symmetric_gd(op, y, a * G, step, iters, truth=truth)
+        run.results[f"alpha={a:g}"] = result
         errors.append(result.history["test_error"][-1])
         time = first_crossing(result.history["iteration"], result.history["test_error"], fit_level)
         times.append(math.nan if time is None else time)
     sigma = np.linalg.eigvalsh(truth)[::-1][:r]
-    data = {
-        "p2_alphas": np.array(alphas),
-        "p2_test_error": np.array(errors),
-        "p2_fit_time": np.array(times, dtype=float),
-        "p2_sigma_r": float(sigma[-1]),
-        # the predicted slope of the time to fit against ln(1/α)
-        "p2_predicted_slope": 1.0 / math.log1p(step * sigma[-1]),
-        "p2_spectral_eigenvalues": np.linalg.eigvalsh(op.adjoint(y))[::-1][: r + 1],
-    }
-    return truth, results, data
+    run.data.update(
+        alphas=np.array(alphas),
+        test_error=np.array(errors),
+        fit_time=np.array(times, dtype=float),
+        sigma_r=float(sigma[-1]),
+        predicted_slope=1.0 / math.log1p(step * sigma[-1]),
+        spectral_eigenvalues=np.linalg.eigvalsh(op.adjoint(y))[::-1][: r + 1],
+    )
+    return run
 
 
-def _p3(n, eigenvalues, m, k, step, alpha, iters, *, seed):
-    r = len(eigenvalues)
-    problem_seed, init_seed = spawn_seeds(seed, 2)
-    truth, op, y = symmetric_problem(n, r, m, seed=problem_seed, eigenvalues=eigenvalues)
-    G = _gaussian_factor(n, k, seed=init_seed)
-    results, crossings = {}, []
+def incremental_learning(
+    *,
+    n: int,
+    eigenvalues: Sequence[float],
+    m: int,
+    k: int,
+    step: float,
+    alpha: float,
+    iters: int,
+    seed: int,
+) -> Run:
+    """Claim P3: the eigenvalues of ``U_t U_t^T`` are learned one at a time.
+
+    The target has the eigenvalues ``eigenvalues`` (σ_1 > ... > σ_r > 0, random
+    eigenvectors; ``m`` symmetric Gaussian measurements). Runs ``iters`` iterations at step
+    μ from ``alpha G`` (result ``"alpha"``) and from ``alpha**2 G`` (``"alpha_squared"``),
+    recording the top ``r`` eigenvalues of ``U_t U_t^T`` at every iteration.
+
+    ``data``: ``"sigma"`` (r,), the target's eigenvalues, and ``"crossing_times"`` (2, r),
+    the :func:`crossing_times` from α (row 0) and from α² (row 1).
+    """
+    params = run_params(locals())
+    sigma = check_eigenvalues("eigenvalues", eigenvalues)
+    r = len(sigma)
+    n = check.integer("n", n, minimum=r)
+    m = check.integer("m", m, minimum=1)
+    k = check.integer("k", k, minimum=r)
+    step = check.real("step", step, positive=True)
+    alpha = check.real("alpha", alpha, positive=True, maximum=0.5)
+    iters = check.integer("iters", iters, minimum=1)
+    _check_entries(n, m, k)
+    seed = check.seed("seed", seed)
+
+    truth, op, y, G = _precursor_problem(3, n, r, m, seed=seed, eigenvalues=sigma, k=k)
+    run = Run("incremental_learning", params, seed, truth)
+    crossings = []
     for name, scale in (("alpha", alpha), ("alpha_squared", alpha**2)):
         result = symmetric_gd(
             op,
@@ -240,160 +343,28 @@ def _p3(n, eigenvalues, m, k, step, alpha, iters, *, seed):
             truth=truth,
             metrics={"eigenvalues": lambda U: np.linalg.svd(U, compute_uv=False)[:r] ** 2},
         )
-        results[f"p3 {name}"] = result
+        run.results[name] = result
         crossings.append(
-            crossing_times(result.history["iteration"], result.history["eigenvalues"], eigenvalues)
+            crossing_times(result.history["iteration"], result.history["eigenvalues"], sigma)
         )
-    data = {"p3_sigma": np.array(eigenvalues), "p3_crossing_times": np.array(crossings)}
-    return truth, results, data
-
-
-def symmetric_precursor(
-    *,
-    n_p1: int,
-    r_p1: int,
-    kappa_p1: float,
-    m_p1: int,
-    k_p1: int,
-    step_p1: float,
-    alpha_p1: float,
-    alphas_p1: Sequence[float],
-    iters_p1: int,
-    alpha_spectral_p1: float,
-    iters_spectral_p1: int,
-    n_p2: int,
-    r_p2: int,
-    kappa_p2: float,
-    m_p2: int,
-    k_p2: int,
-    step_p2: float,
-    alphas_p2: Sequence[float],
-    iters_p2: int,
-    fit_level_p2: float,
-    n_p3: int,
-    eigenvalues_p3: Sequence[float],
-    m_p3: int,
-    k_p3: int,
-    step_p3: float,
-    alpha_p3: float,
-    iters_p3: int,
-    seed: int,
-) -> Run:
-    """Claims P1, P2, P3: symmetric gradient descent from a small random initialization
-    ``U_0 = α G`` (``G`` i.i.d. N(0, 1/k) entries), on three independent problems.
-
-    P1 (sampled, ``m_p1`` measurements of an ``n_p1 x n_p1`` PSD rank-``r_p1`` target with
-    condition number ``kappa_p1``): ``iters_p1`` iterations from ``α G`` for every α of
-    ``alphas_p1`` (results ``"p1 alpha=<α>"``, test error recorded every 10 iterations;
-    ``alpha_p1``, one of them, is the α at which P1 reads the final test error),
-    and ``iters_spectral_p1`` iterations from ``alpha_spectral_p1 G`` recording at every
-    iteration the sine between the top-r eigenspaces of ``U_t U_t^T`` and of ``A*(y)``
-    (``spectral_sine``), of ``U_t U_t^T`` and of ``X`` (``truth_sine``), and ``||U_t||^2``
-    (``norm``) (result ``"p1 spectral"``); ``data["p1_power_sine"]`` is the first sine for
-    the power iteration ``(I + μ A*(y))^t U_0`` from the same start, and
-    ``data["p1_perturbation"]`` is ``||A*(y) - X|| / λ_r(X)``.
-
-    P2 (underdetermined, ``m_p2 < n_p2 (n_p2 + 1)/2``): ``iters_p2`` iterations from each α
-    of ``alphas_p2``, recorded at every iteration; the *time to fit* is the first iteration
-    with test error ``< fit_level_p2`` (``data["p2_fit_time"]``).
-
-    P3 (target eigenvalues ``eigenvalues_p3``): ``iters_p3`` iterations from ``alpha_p3 G``
-    and from ``alpha_p3**2 G``, recording the top eigenvalues of ``U_t U_t^T`` at every
-    iteration; ``data["p3_crossing_times"]`` (2, r) holds the crossing times of
-    :func:`crossing_times` for α (row 0) and α² (row 1).
-    """
-    params = {
-        "n_p1": n_p1,
-        "r_p1": r_p1,
-        "kappa_p1": kappa_p1,
-        "m_p1": m_p1,
-        "k_p1": k_p1,
-        "step_p1": step_p1,
-        "alpha_p1": alpha_p1,
-        "alphas_p1": alphas_p1,
-        "iters_p1": iters_p1,
-        "alpha_spectral_p1": alpha_spectral_p1,
-        "iters_spectral_p1": iters_spectral_p1,
-        "n_p2": n_p2,
-        "r_p2": r_p2,
-        "kappa_p2": kappa_p2,
-        "m_p2": m_p2,
-        "k_p2": k_p2,
-        "step_p2": step_p2,
-        "alphas_p2": alphas_p2,
-        "iters_p2": iters_p2,
-        "fit_level_p2": fit_level_p2,
-        "n_p3": n_p3,
-        "eigenvalues_p3": eigenvalues_p3,
-        "m_p3": m_p3,
-        "k_p3": k_p3,
-        "step_p3": step_p3,
-        "alpha_p3": alpha_p3,
-        "iters_p3": iters_p3,
-    }
-    # Check every parameter under its own name before any long run starts.
-    p1 = dict(
-        _check_sizes("p1", n_p1, r_p1, m_p1, k_p1),
-        kappa=check.real("kappa_p1", kappa_p1, minimum=1.0),
-        step=check.real("step_p1", step_p1, positive=True),
-        alphas=check_values("alphas_p1", alphas_p1, low=0, high=1, minimum_count=3),
-        iters=check.integer("iters_p1", iters_p1, minimum=1),
-        alpha_spectral=check.real("alpha_spectral_p1", alpha_spectral_p1, positive=True),
-        iters_spectral=check.integer("iters_spectral_p1", iters_spectral_p1, minimum=1),
-    )
-    if check.real("alpha_p1", alpha_p1, positive=True) not in p1["alphas"]:
-        raise ValueError(f"alpha_p1 must be one of alphas_p1={list(alphas_p1)}, got {alpha_p1!r}")
-    p2 = dict(
-        _check_sizes("p2", n_p2, r_p2, m_p2, k_p2),
-        kappa=check.real("kappa_p2", kappa_p2, minimum=1.0),
-        step=check.real("step_p2", step_p2, positive=True),
-        alphas=check_values("alphas_p2", alphas_p2, low=0, high=1, minimum_count=3),
-        iters=check.integer("iters_p2", iters_p2, minimum=1),
-        fit_level=check.real("fit_level_p2", fit_level_p2, positive=True),
-    )
-    unknowns = p2["n"] * (p2["n"] + 1) // 2
-    if p2["m"] >= unknowns:
-        raise ValueError(
-            f"m_p2 must be < n_p2 (n_p2 + 1) / 2 = {unknowns} (P2 is the underdetermined "
-            f"case), got {p2['m']}"
-        )
-    sigma_p3 = check_eigenvalues("eigenvalues_p3", eigenvalues_p3)
-    p3 = dict(
-        n=check.integer("n_p3", n_p3, minimum=len(sigma_p3)),
-        eigenvalues=sigma_p3,
-        m=check.integer("m_p3", m_p3, minimum=1),
-        k=check.integer("k_p3", k_p3, minimum=len(sigma_p3)),
-        step=check.real("step_p3", step_p3, positive=True),
-        alpha=check.real("alpha_p3", alpha_p3, positive=True, maximum=0.5),
-        iters=check.integer("iters_p3", iters_p3, minimum=1),
-    )
-    _check_entries("p3", p3["n"], p3["m"], p3["k"])
-    seed = check.seed("seed", seed)
-    p1_seed, p2_seed, p3_seed = spawn_seeds(seed, 3)
-    truth, results, data = _p1(**p1, seed=p1_seed)
-    run = Run("symmetric_precursor", params, seed, truth, results, data)
-    for name, part, part_seed, kwargs in (("p2", _p2, p2_seed, p2), ("p3", _p3, p3_seed, p3)):
-        part_truth, part_results, part_data = part(**kwargs, seed=part_seed)
-        run.results.update(part_results)
-        run.data.update(part_data)
-        run.data[f"{name}_truth"] = part_truth
+    run.data.update(sigma=np.array(sigma), crossing_times=np.array(crossings))
     return run
 
 
-def _check_sizes(part: str, n, r, m, k) -> dict[str, int]:
-    n = check.integer(f"n_{part}", n, minimum=1)
-    r = check.integer(f"r_{part}", r, minimum=1, maximum=n)
-    m = check.integer(f"m_{part}", m, minimum=1)
-    k = check.integer(f"k_{part}", k, minimum=r)
-    _check_entries(part, n, m, k)
-    return {"n": n, "r": r, "m": m, "k": k}
+def _check_sizes(n, r, m, k) -> tuple[int, int, int, int]:
+    n = check.integer("n", n, minimum=1)
+    r = check.integer("r", r, minimum=1, maximum=n)
+    m = check.integer("m", m, minimum=1)
+    k = check.integer("k", k, minimum=r)
+    _check_entries(n, m, k)
+    return n, r, m, k
 
 
-def _check_entries(part: str, n: int, m: int, k: int) -> None:
+def _check_entries(n: int, m: int, k: int) -> None:
     """Refuse sizes whose arrays (the measurement matrices, U0) would not fit, naming the
-    part's parameters (``n_p2``, not the operator's ``n``) before any part has run."""
-    check.entries("U0", (f"n_{part}", n), (f"k_{part}", k))
-    check.entries("the measurement matrices", (f"m_{part}", m), (f"n_{part}", n), (f"n_{part}", n))
+    experiment's parameters before any run starts."""
+    check.entries("U0", ("n", n), ("k", k))
+    check.entries("the measurement matrices", ("m", m), ("n", n), ("n", n))
 
 
 # N1 -------------------------------------------------------------------------------------
@@ -421,17 +392,7 @@ def curse_of_symmetry(
     test error every ``record_every`` iterations; ``check_times`` must be recorded
     iterations. ``data["t2_loss"]`` (len(widths), len(check_times)) holds ``t^2 L(t)``.
     """
-    params = {
-        "n": n,
-        "eigenvalues": eigenvalues,
-        "m": m,
-        "widths": widths,
-        "init_scale": init_scale,
-        "step": step,
-        "iters": iters,
-        "check_times": check_times,
-        "record_every": record_every,
-    }
+    params = run_params(locals())
     sigma = check_eigenvalues("eigenvalues", eigenvalues)
     r = len(sigma)
     n = check.integer("n", n, minimum=r)

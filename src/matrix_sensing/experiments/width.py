@@ -36,6 +36,16 @@ from ._common import (
     sensing_problem,
     spawn_seeds,
 )
+from ._declaration import (
+    CONDITION_NUMBER,
+    ITERATIONS,
+    MEASUREMENTS,
+    POSITIVE,
+    SIZE,
+    SMALL_SCALE,
+    Parameter,
+    declare,
+)
 
 # Until the escape the runs are recorded at every iteration, in chunks of this many
 # iterations; after the chunk in which the test error first drops below the escape level
@@ -240,3 +250,34 @@ def width_sweep(
         sigma_r=float(np.linalg.svd(truth, compute_uv=False)[r - 1]),
     )
     return run
+
+
+# Configuration B (n1=40, n2=30, r=2, κ=2, m=560, μ=0.25; defined in ``book/setup.md``) with
+# α=1e-6, T=1500, at the widths k ∈ {r, 2r, 5r, n1, 2n1}; the extra scales show the
+# α-dependence of the floor at k = n1 (no threshold). The paper scale is that of M1/M2: every
+# dimension ~2.5x at the same oversampling m = 4r(n1+n2), widths {r, 2r, 5r, n1, 2n1} of that
+# size, T = 2000.
+#: The parameters of :func:`width_sweep` (claim M10).
+DECLARATION = declare(
+    width_sweep,
+    Parameter("n1", SIZE, 40, 100, "rows of the target X (n1 × n2)"),
+    Parameter("n2", SIZE, 30, 80, "columns of X"),
+    Parameter("r", SIZE, 2, 3, "rank of X"),
+    Parameter("kappa", CONDITION_NUMBER, 2.0, 2.0, "condition number κ = σ_1/σ_r of X"),
+    Parameter("m", MEASUREMENTS, 560, 2160, "number of Gaussian measurements"),
+    Parameter(
+        "widths",
+        SIZE,
+        [2, 4, 10, 40, 80],
+        [3, 6, 15, 100, 200],
+        "widths k compared (distinct, with r and some k > r)",
+    ),
+    Parameter("alpha", POSITIVE, 1e-6, 1e-6, "scale α of the initialization"),
+    Parameter("step", POSITIVE, 0.25, 0.25, "step size μ"),
+    Parameter("iters", ITERATIONS, 1500, 2000, "iterations T"),
+    Parameter("escape_level", POSITIVE, 0.1, 0.1, "the escape: first test error below this"),
+    Parameter("extra_width", SIZE, 40, 100, "width of the runs from the extra scales"),
+    Parameter(
+        "extra_alphas", SMALL_SCALE, [1e-4, 1e-8], [1e-4, 1e-8], "extra scales α, shown only"
+    ),
+)

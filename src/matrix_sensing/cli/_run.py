@@ -1,95 +1,26 @@
-"""``python -m matrix_sensing`` (also the ``matrix-sensing`` command): list the claims, rerun
-one with your own parameters, or run a sweep.
-
-Exit status: 0 when the claim holds, 1 when it fails (or the run diverged, or a results file
-is corrupt), 2 for bad usage (unknown claim or parameter, a value of the wrong type or out of
-range), 130 when interrupted (Ctrl-C): one line on stderr, no traceback.
-
-A run writes its results into the output folder only once the notebook has finished, and
-``results.json`` last: a folder with a ``results.json`` holds one complete run (every file it
-lists is from that run); an interrupted run leaves either the previous complete run or no
-``results.json``, never a mix that looks complete.
-"""
+"""``matrix-sensing run``: execute a claim's notebook with papermill, print its verdict and
+write the run's results folder (see :mod:`matrix_sensing.cli` for what a folder holds when)."""
 
 from __future__ import annotations
 
-import argparse
 import ast
 import base64
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
 import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__, claims, provenance
-from ._resources import NotebooksMissing, notebook_path, notebooks_folder
-from .parameters import ParameterError, claim_parameters
-
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad command-line usage: printed as one line, exit status 2."""
+from .. import claims, provenance
+from .._resources import NotebooksMissing, notebook_path
+from ..parameters import ParameterError, claim_parameters
+from ._base import EXIT_FAIL, EXIT_PASS, Interrupted, UsageError
 
 
-class Interrupted(Exception):
-    """Ctrl-C, after cleaning up: the message says what was kept; exit status 130."""
-
-
-EXIT_INTERRUPTED = 130
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, with the one-line errors of the rest of the command line (``error:
-    <message>``, exit status 2, no usage block), and values such as ``-1e-05``, ``-.5``,
-    ``-inf`` or ``-Infinity`` read as values, not as options (argparse alone knows only
-    ``-12`` and ``-1.5``; none of our options starts with a digit, ``.``, ``i`` or ``n``).
-    The subparsers (``run``, ``sweep``) are of this class too."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._negative_number_matcher = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
-
-    def error(self, message):
-        self.exit(EXIT_USAGE, f"error: {message}\n")
-
-
-EPILOG = """\
-examples:
-  %(prog)s list
-  %(prog)s run M1 --seeds 0 1 2 --out results/m1
-  %(prog)s run M1 -p alpha_small 1e-5 -p k 20
-  %(prog)s sweep phase-transition --scale paper --workers 2
-
-exit status:
-  0    the claim holds (or the command succeeded)
-  1    the claim fails, the run diverged, or a results file is corrupt
-  2    bad usage: unknown claim or parameter, a value of the wrong type or out of range
-  130  interrupted (Ctrl-C)
-"""
-
-
-def _prog() -> str:
-    """The command as the reader typed it: the installed script or ``python -m``."""
-    script = Path(sys.argv[0]).name == "matrix-sensing"
-    return "matrix-sensing" if script else "python -m matrix_sensing"
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog=_prog(),
-        description="Rerun the claims of the matrix-sensing companion.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="the claims, their notebooks and the parameters they accept")
+def add_parser(sub) -> None:
     run = sub.add_parser("run", help="execute a claim's notebook and print its verdict")
     run.add_argument("claim", help="claim id, e.g. M1 (see `list`)")
     run.add_argument(
@@ -110,28 +41,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", nargs="+", metavar="SEED", help="seeds to run (default 0 1 2 3 4)")
     run.add_argument("--out", type=Path, help="output folder (default: results/<claim>-<scale>)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    from .sweep import add_sweep_parser
-
-    add_sweep_parser(sub)
-    return parser
-
-
-def cmd_list() -> int:
-    for claim_id in claims.ids():
-        claim = claims.get(claim_id)
-        print(f"{claim_id:4s} {claim.title}  [{claim.source}]")
-        print(f"     notebook: {claim.notebook}")
-        for p in claim_parameters(claim_id):
-            print(
-                f"       {p.name:16s} {p.type_text():15s} default {p.default!r:14}"
-                f" allowed {p.range_text()}"
-            )
-    try:
-        folder = notebooks_folder()
-    except NotebooksMissing as exc:
-        raise UsageError(str(exc)) from None
-    print(f"notebooks (paper-scale parameter files in params/): {folder}")
-    return EXIT_PASS
 
 
 def _parameters(args) -> dict:
@@ -176,12 +85,11 @@ def _figures(nb, folder: Path) -> list[Path]:
             data = _glued(nb, name) if name else output.get("data", {})
             if name and data and "image/png" in data:
                 path = folder / f"{name}.png"
-                provenance._atomic_write(path, base64.b64decode(data["image/png"]))
-                written.append(path)
+                written.append(provenance.write_bytes(path, base64.b64decode(data["image/png"])))
     return written
 
 
-def cmd_run(args) -> int:
+def command(args) -> int:
     values = _parameters(args)
     claim = claims.get(args.claim)
     try:
@@ -190,8 +98,7 @@ def cmd_run(args) -> int:
         raise UsageError(str(exc)) from None
     out = args.out or Path("results") / f"{args.claim}-{args.scale}"
     try:
-        with provenance._exclusive(out):
-            provenance._remove_partial_writes(out)
+        with provenance.exclusive(out):
             for stale in out.glob(".run-*"):  # scratch folders of killed runs
                 shutil.rmtree(stale, ignore_errors=True)
             # The notebook runs in a scratch folder: `out` keeps its previous complete run
@@ -229,7 +136,7 @@ def _run_and_write(args, values, claim, notebook: Path, out: Path, scratch: Path
     import nbformat
     import papermill
 
-    from .kernel_settings import kernel_config
+    from ..kernel_settings import kernel_config
 
     executed = scratch / notebook.name
     started = provenance.now()
@@ -311,35 +218,3 @@ def _arrays(verdicts: list[dict]) -> dict:
         for quantity, values in verdict.get("measured", {}).items():
             arrays[f"{verdict['id']}/{quantity}"] = np.asarray(values, dtype=float)
     return arrays
-
-
-def main(argv=None) -> int:
-    parser = _parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse already printed its one-line error (or the help)
-        return EXIT_USAGE if exc.code else EXIT_PASS
-    try:
-        if args.command == "list":
-            return cmd_list()
-        if args.command == "run":
-            return cmd_run(args)
-        from .sweep import cmd_sweep
-
-        return cmd_sweep(args)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except provenance.CorruptResultError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAIL
-    except Interrupted as exc:
-        print(f"interrupted: {exc}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-
-
-if __name__ == "__main__":
-    sys.exit(main())

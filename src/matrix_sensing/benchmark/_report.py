@@ -1,0 +1,117 @@
+"""The results of a run as the Performance page (book/performance.md) and the command line
+show them: Markdown tables and matplotlib figures."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..provenance import read_json
+from ._timers import series_bound_ms
+
+
+def latest(folder) -> tuple[Path, dict] | None:
+    """The newest results file in ``folder`` and its content (checksum verified), or None."""
+    files = sorted(Path(folder).glob("*.json"))
+    return (files[-1], read_json(files[-1])) if files else None
+
+
+def markdown_table(rows: list[dict], ratios_only: bool = False) -> str:
+    """The table of a run as Markdown: ms/iteration, ratio to the pass, speed-up over peers."""
+    peer_names = ["separate", "plain", "einsum", "torch"]
+    present = [p for p in peer_names if any(p in r["speedup"] for r in rows)]
+    head = ["workload", "A (MB)"]
+    head += [] if ratios_only else ["pass (ms)", "package (ms/iter)"]
+    head += ["package / pass", "kernel / pass", "read / pass", "lower bound / pass"]
+    head += [f"× over {p}" for p in present]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [
+            r["name"] + (f" (per run of {r['batch']})" if r["batch"] else ""),
+            f"{r['a_bytes'] / 1e6:.1f}",
+        ]
+        if not ratios_only:
+            cells += [f"{r['ms']['pass']:.3f}", f"{r['ms']['package']:.3f}"]
+        cells += [
+            f"{r['ratio_to_pass'][c]:.2f}" if c in r["ratio_to_pass"] else "–"
+            for c in ("package", "kernel", "read")
+        ]  # older files have no read
+        cells += [f"{r['bound']['ratio_bound']:.2f}" if "bound" in r else "–"]
+        cells += [f"{r['speedup'][p]:.1f}" if p in r["speedup"] else "–" for p in present]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def bound_cell(target: dict) -> str:
+    """The lower-bound cell of a target's row (memory targets and older files have none)."""
+    if "bound" not in target:
+        return "–"
+    return f"{target['bound']:.2f}" + ("" if target["reachable"] else " (out of reach)")
+
+
+def readable_log_ticks(ax) -> None:
+    """Plain-number ticks ("12", "14") on a log y axis; a panel spanning less than a decade
+    gets evenly spaced ones (the log locator would leave it with one or two)."""
+    from matplotlib.ticker import LogFormatter, MaxNLocator, NullLocator
+
+    low, high = ax.get_ylim()
+    if high < 10 * low:
+        ticks = [t for t in MaxNLocator(5).tick_values(low, high) if low <= t <= high]
+        ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
+        ax.yaxis.set_minor_locator(NullLocator())
+    else:
+        ax.yaxis.set_major_formatter(LogFormatter())
+        ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
+
+
+def figures(data: dict) -> dict:
+    """``name -> matplotlib Figure``: cost against m, n, k, B (dense) and against
+    m·k·(n1 + n2) (factored operators), log scales."""
+    import matplotlib
+
+    matplotlib.use("Agg") if "matplotlib.pyplot" not in sys.modules else None
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullLocator
+
+    labels = {"m": "measurements m", "n": "n1 = n2", "k": "width k", "B": "runs in the batch B"}
+    # the float64 peak multiply-add rate measured by the same run (with the table)
+    peak = next(
+        (
+            r["bound"]["gfma_per_s"]
+            for r in data.get("table", [])
+            if r["dtype"] == "float64" and "bound" in r
+        ),
+        None,
+    )
+    figs = {}
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), layout="constrained")
+    for ax, (axis, label) in zip(axes.flat, labels.items(), strict=True):
+        points = data["scaling"][axis]
+        x = [p["batch"] if axis == "B" else p["n1" if axis == "n" else axis] for p in points]
+        ax.loglog(x, [p["ms"]["package"] for p in points], "o-", label="GD iteration (per run)")
+        ax.loglog(x, [p["ms"]["pass"] for p in points], "s--", label="one pass A @ x")
+        if all("read" in p["ms"] for p in points) and peak:  # older files have no read
+            bound = [series_bound_ms(p, peak) for p in points]
+            ax.loglog(x, bound, "^:", label="lower bound per run: max(read / B, FMAs at peak)")
+        ax.set_xticks(x, [str(v) for v in x])
+        ax.xaxis.set_minor_locator(NullLocator())
+        readable_log_ticks(ax)
+        ax.set_xlabel(label)
+        ax.set_ylabel("ms")
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle("Dense operator, varied around n1 = n2 = 100, m = 4000, k = 10, B = 1")
+    figs["cost_dense"] = fig
+    fig, ax = plt.subplots(figsize=(5.5, 3.8), layout="constrained")
+    for kind, marker in (("RankOneSensing", "o-"), ("EntrySampling", "s-")):
+        rows = [p for p in data["factored"] if p["operator"] == kind]
+        slopes = f"log-log slope {rows[0]['loglog_slope']:.2f}"
+        if kind == "EntrySampling":
+            slopes += f"; {rows[0]['loglog_slope_mk']:.2f} against m·k"
+        ax.loglog(
+            [p["work"] for p in rows], [p["ms"] for p in rows], marker, label=f"{kind} ({slopes})"
+        )
+    ax.set_xlabel("m · k · (n1 + n2)")
+    ax.set_ylabel("ms per GD iteration")
+    fig.legend(loc="outside lower center", fontsize=8)  # inside, it hid the rank-one line
+    figs["cost_factored"] = fig
+    return figs
