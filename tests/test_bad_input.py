@@ -702,6 +702,9 @@ TABLE: dict[str, Case] = {
         {"quantity": NAME, "relation": CHOICE, "value": FINITE},
     ),
     "matrix_sensing.parameters.claim_parameters": Case(T(claim_id="M1"), {"claim_id": CHOICE}),
+    "matrix_sensing.parameters.notebook_values": Case(
+        T(claim_id="P1", scale="paper"), {"claim_id": CHOICE, "scale": CHOICE}
+    ),
     "matrix_sensing.experiments._common.check_seeds": Case(T(seeds=[0, 1]), {"seeds": Seq(SEED)}),
     "matrix_sensing.experiments._common.spawn_seeds": Case(
         T(seed=0, count=2),
@@ -1152,6 +1155,15 @@ NO_USER_INPUT = {
     "matrix_sensing.experiments._common.iterate_at": "re-runs from starts that continue_while "
     "collected for an experiment",
     "matrix_sensing.solvers.driver.GDResult": RECORD,
+    "matrix_sensing.experiments.declaration.declare": "called at import by the experiment "
+    "modules; its refusals are tested in tests/test_validation.py",
+    "matrix_sensing.experiments.declaration.Declaration": "built by declare()",
+    "matrix_sensing.experiments.declaration.Interval": "a constant of the declarations; its "
+    "refusals are tested in tests/test_validation.py",
+    "matrix_sensing.experiments.declaration.Parameter": "a constant of the declarations "
+    "(tests/test_validation.py)",
+    "matrix_sensing.experiments.declaration.declaration_of": "looks up a declared experiment "
+    "function the registry holds",
     "matrix_sensing.solvers.driver.continue_run": "joins two results the solvers produced",
     "matrix_sensing.solvers.driver.Method": "an algorithm's state, built by a solver from "
     "validated arguments",

@@ -25,7 +25,13 @@ from hypothesis import strategies as st
 
 from matrix_sensing import claims, experiments
 from matrix_sensing.cli import main
-from matrix_sensing.parameters import MAX_MEASUREMENTS, MAX_SIZE, ParameterError, claim_parameters
+from matrix_sensing.parameters import (
+    MAX_MEASUREMENTS,
+    MAX_SIZE,
+    ParameterError,
+    claim_parameters,
+    notebook_values,
+)
 
 settings.register_profile(
     "bad-input-cli",
@@ -54,14 +60,59 @@ def _notebooks() -> dict[str, str]:
     return chosen
 
 
+def _owners() -> dict[tuple[str, str], str]:
+    """``(notebook, parameter)`` -> the first claim whose experiment takes the parameter (the
+    notebook's first claim for ``seeds``), by the names of the notebook."""
+    owners = {}
+    for claim_id in claims.ids():
+        claim = claims.get(claim_id)
+        for name in [p.name for p in claim.declaration.notebook_parameters] + ["seeds"]:
+            owners.setdefault((claim.notebook, name), claim_id)
+    return owners
+
+
+def _experiment_rows() -> list[tuple[str, str, str]]:
+    """``(claim id, name in the notebook, name in the experiment)`` for every parameter of the
+    experiment of every claim (each experiment once, under its first claim)."""
+    rows, seen = [], set()
+    for claim_id in claims.ids():
+        declaration = claims.get(claim_id).declaration
+        if declaration.experiment not in seen:
+            seen.add(declaration.experiment)
+            rows += [
+                (claim_id, p.name + declaration.suffix, p.name) for p in declaration.parameters
+            ]
+    return rows
+
+
 NOTEBOOK_CLAIMS = sorted(_notebooks().values(), key=claims.ids().index)
-ROWS = [(cid, p.name) for cid in NOTEBOOK_CLAIMS for p in claim_parameters(cid)]
+# Every parameter of every notebook once, with a claim of the notebook whose experiment takes it
+# (what `run CLAIM -p NAME VALUE` checks does not depend on the claim, only on its notebook).
+ROWS = [(cid, name) for (_, name), cid in _owners().items()]
+# What a papermill run hands to each experiment function, and the notebooks' seeds.
+EXPERIMENT_ROWS = [
+    *_experiment_rows(),
+    *((cid, "seeds", "seeds") for cid in NOTEBOOK_CLAIMS),
+]
 SIZES = (MAX_SIZE, MAX_MEASUREMENTS)
 WRONG = [None, "abc", True, {"a": 1}, [[1]]]
 
 
 def _spec(claim_id, name):
     return {p.name: p for p in claim_parameters(claim_id)}[name]
+
+
+def test_the_rows_cover_every_parameter_of_every_claim():
+    for claim_id in claims.ids():
+        claim = claims.get(claim_id)
+        in_notebook = {name for cid, name in ROWS if claims.get(cid).notebook == claim.notebook}
+        assert in_notebook == {p.name for p in claim_parameters(claim_id)}, claim_id
+        taken = {
+            bare
+            for cid, _, bare in EXPERIMENT_ROWS
+            if claims.get(cid).experiment is claim.experiment and bare != "seeds"
+        }
+        assert taken == set(claim.params("ci")), claim_id
 
 
 def _bad_scalar(p, kind, *, for_experiment):
@@ -128,11 +179,17 @@ def test_every_claim_parameter_has_a_type_and_a_range():
 
 @pytest.mark.parametrize("claim_id", claims.ids())
 def test_both_scales_are_within_the_allowed_ranges(claim_id):
+    """Every value the notebook runs with at a scale passes its check, and hands the claim's
+    experiment the claim's scale."""
+    claim = claims.get(claim_id)
     specs = {p.name: p for p in claim_parameters(claim_id)}
     for scale in claims.SCALES:
-        for name, value in claims.get(claim_id).params(scale).items():
-            specs[name].validate(list(value) if isinstance(value, tuple) else value)
-            specs[name].parse(_text(list(value) if isinstance(value, tuple) else value))
+        values = notebook_values(claim_id, scale)
+        assert set(values) == set(specs)
+        for name, value in values.items():
+            specs[name].validate(value)
+            specs[name].parse(_text(value))
+        assert claim.declaration.arguments(values) == claim.params(scale)
 
 
 @pytest.mark.parametrize(("claim_id", "name"), ROWS)
@@ -195,6 +252,7 @@ def test_cli_refuses_bad_parameter_in_one_line(claim_id, name, data, capsys, no_
         (["run", "m1"], ["claim_id", "m1"]),
         (["run", ""], ["claim_id"]),
         (["run", "M1", "-p", "n3", "4"], ["n3", "allowed"]),
+        (["run", "P2", "-p", "m", "400"], ["'m'", "takes m_p1 or m_p2 or m_p3", "allowed"]),
         (["run", "M1", "-p", "N1", "4"], ["N1"]),
         (["run", "M1", "-p", "", "4"], ["unknown parameter"]),
         (["run", "M1", "-p", "n1", ""], ["n1"]),
@@ -257,14 +315,14 @@ def time_limit(seconds: float, what: str):
 
 
 def _huge_rows():
-    for cid, name in ROWS:
+    for cid, name, bare in EXPERIMENT_ROWS:
         p = _spec(cid, name)
         if (p.item or p.kind) is int and p.high in SIZES:
-            yield pytest.param(cid, name, id=f"{cid}-{name}")
+            yield pytest.param(cid, name, bare, id=f"{cid}-{name}")
 
 
-@pytest.mark.parametrize(("claim_id", "name"), list(_huge_rows()))
-def test_experiment_refuses_huge_size(claim_id, name):
+@pytest.mark.parametrize(("claim_id", "name", "bare"), list(_huge_rows()))
+def test_experiment_refuses_huge_size(claim_id, name, bare):
     """A size of 1e10 (a mistyped exponent) is refused naming it, before any allocation."""
     claim = claims.get(claim_id)
     p = _spec(claim_id, name)
@@ -272,17 +330,18 @@ def test_experiment_refuses_huge_size(claim_id, name):
     CASES["papermill"] += 1
     with time_limit(10, f"{claim_id}: {name}={value!r}"):
         with pytest.raises((ValueError, TypeError)) as info:
-            claim.experiment(**{**claim.params("ci"), name: value}, seed=0)
-    assert re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", str(info.value)), (
-        f"the error does not name {name}: {info.value}"
+            claim.experiment(**{**claim.params("ci"), bare: value}, seed=0)
+    assert re.search(rf"(?<![A-Za-z0-9_]){re.escape(bare)}(?![A-Za-z0-9_])", str(info.value)), (
+        f"the error does not name {bare}: {info.value}"
     )
 
 
-@pytest.mark.parametrize(("claim_id", "name"), ROWS)
+@pytest.mark.parametrize(("claim_id", "name", "bare"), EXPERIMENT_ROWS)
 @settings(PROFILE, max_examples=6)
 @given(data=st.data())
-def test_experiment_refuses_bad_papermill_parameter(claim_id, name, data):
-    """What a papermill run of the claim's notebook hands to the experiment function."""
+def test_experiment_refuses_bad_papermill_parameter(claim_id, name, bare, data):
+    """What a papermill run of the claim's notebook hands to the experiment function (the
+    notebook's ``name`` is the experiment's ``bare``: ``m_p1`` is P1's ``m``)."""
     claim = claims.get(claim_id)
     p = _spec(claim_id, name)
     value = data.draw(bad_values(p, for_experiment=True), label=name)
@@ -292,9 +351,9 @@ def test_experiment_refuses_bad_papermill_parameter(claim_id, name, data):
             if name == "seeds":  # the notebooks check the seeds with experiments.check_seeds
                 experiments.check_seeds(value)
             else:
-                claim.experiment(**{**claim.params("ci"), name: value}, seed=0)
+                claim.experiment(**{**claim.params("ci"), bare: value}, seed=0)
         except (ValueError, TypeError) as exc:
-            assert name in str(exc), f"the error does not name {name}: {exc}"
+            assert bare in str(exc), f"the error does not name {bare}: {exc}"
             return
         except TimeoutError:
             raise
@@ -303,7 +362,7 @@ def test_experiment_refuses_bad_papermill_parameter(claim_id, name, data):
     pytest.fail(f"{claim_id}: {name}={value!r} was accepted")
 
 
-@pytest.mark.parametrize("claim_id", NOTEBOOK_CLAIMS)
+@pytest.mark.parametrize("claim_id", claims.ids())
 def test_experiment_refuses_unknown_parameter(claim_id):
     claim = claims.get(claim_id)
     CASES["papermill"] += 1

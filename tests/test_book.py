@@ -176,6 +176,7 @@ def test_results_archive_holds_every_claim_with_its_provenance(built_book, tmp_p
     import zipfile
 
     from matrix_sensing import claims, provenance
+    from matrix_sensing.parameters import notebook_values
 
     archive = built_book.html / "claims-results.zip"
     scoreboard = (built_book.html / "book" / "scoreboard.html").read_text(encoding="utf-8")
@@ -194,5 +195,5 @@ def test_results_archive_holds_every_claim_with_its_provenance(built_book, tmp_p
         meta = results["provenance"]
         assert meta["kind"] == "book-build" and meta["name"].endswith(stem)
         assert meta["verdict"] == {v["id"]: v["passed"] for v in record["verdicts"]}
-        assert meta["params"] == claims.get(record["verdicts"][0]["id"]).params("ci")
+        assert meta["params"] == notebook_values(record["verdicts"][0]["id"], "ci")
         assert meta["environment"]["requirements_sha256"]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from matrix_sensing import claims
-from matrix_sensing.experiments._declaration import declaration_of
+from matrix_sensing.experiments.declaration import declaration_of
 
 SEEDS = range(5)
 # A cheap configuration for tests of bookkeeping (not of the claims themselves).
@@ -226,20 +226,7 @@ def test_record_is_json_with_every_verdict():
 
 # Statements and scales come from the registry ------------------------------------------------
 
-# Claims whose statements still type their thresholds and whose experiments do not declare
-# their parameters yet (their groups are being split, issue 16): strict, so that each entry
-# fails here as soon as it is converted and must then be removed.
-NOT_YET_CONVERTED = {"N1", "N2", "N3", "N4", "P1", "P2", "P3"}
-
-
-def _converted(claim_id):
-    mark = pytest.mark.xfail(
-        claim_id in NOT_YET_CONVERTED, reason="not converted yet (issue 16)", strict=True
-    )
-    return pytest.param(claim_id, marks=mark)
-
-
-CLAIM_IDS = [_converted(claim_id) for claim_id in claims.ids()]
+CLAIM_IDS = claims.ids()
 
 
 def _moved(threshold):
@@ -299,6 +286,9 @@ def test_statements_render_thresholds_and_ci_parameters():
     assert "${test_error}" in m1.template and "at most 1e-3" in m1.statement
     assert "(α = 1e-6)" in m1.statement  # the CI value of alpha_small
     assert "ratio in [1.6, 2.5]" in m4.statement  # a two-sided threshold
+    # A list parameter: its values, the brackets in the template.
+    assert "{${alphas}}" in claims.get("N2").template
+    assert "α ∈ {0.03, 0.05, 0.07}" in claims.get("N2").statement
 
 
 def test_a_statement_naming_an_unknown_value_is_refused():
@@ -311,21 +301,13 @@ def test_a_statement_naming_an_unknown_value_is_refused():
     assert low.statement == "from 1.6"
 
 
-def test_a_declared_experiment_takes_no_scales_from_its_claim():
-    m1 = claims.get("M1")
-    with pytest.raises(ValueError, match="M1: the scales of small_vs_large_init are those of"):
-        dataclasses.replace(m1, scales={"ci": {}, "paper": {}})
-
-
-def test_an_undeclared_experiment_takes_its_scales_from_its_claim():
+def test_an_experiment_without_a_declaration_is_refused():
     m1 = claims.get("M1")
 
     def undeclared(**params):
         return m1.experiment(**params)
 
-    with pytest.raises(TypeError, match="declares no parameters, so scales must map"):
-        dataclasses.replace(m1, experiment=undeclared, scales=None)
-    scales = {scale: m1.params(scale) for scale in claims.SCALES}
-    claim = dataclasses.replace(m1, statement=m1.template, experiment=undeclared, scales=scales)
-    assert claim.statement == m1.statement
-    assert claim.params("paper") == m1.params("paper")
+    with pytest.raises(ValueError, match="M1: experiment undeclared declares no parameters"):
+        dataclasses.replace(m1, experiment=undeclared)
+    with pytest.raises(TypeError, match="scales"):  # the scales are the declaration's only
+        dataclasses.replace(m1, scales={"ci": {}, "paper": {}})

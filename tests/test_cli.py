@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import re
 import subprocess
 import sys
 
@@ -11,6 +13,8 @@ from _results_compare import assert_same_results, provenance_block, verdict_outp
 
 from matrix_sensing import claims, provenance
 from matrix_sensing.cli import main
+from matrix_sensing.cli._run import _parameters
+from matrix_sensing.parameters import notebook_values
 
 
 def cli(*args):
@@ -29,7 +33,10 @@ def test_list_shows_every_claim_and_its_parameters(capsys):
     for claim_id in claims.ids():
         assert f"{claim_id} " in out
         assert claims.get(claim_id).notebook in out
-    assert "alpha_small      float" in out and "allowed > 0" in out
+    assert re.search(r"\n +alpha_small +float +default 1e-06 +allowed > 0\n", out)
+    # Claims sharing a notebook list its parameters once, under the notebook's names.
+    assert out.count("notebook: notebooks/p1_p3_precursor.ipynb") == 1
+    assert re.search(r"\n +m_p1 +int +default 800 ", out)
 
 
 @pytest.mark.parametrize(
@@ -51,6 +58,20 @@ def test_bad_usage_exits_2_with_one_clear_line(capsys, args, message):
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("claim_id", ["P1", "P3"])
+def test_run_passes_the_notebooks_names_and_scale(claim_id):
+    """The P1-P3 notebook runs three experiments whose names carry their claim's suffix:
+    `-p m_p1 VALUE` and `--scale paper` reach it by those names, whichever claim is run."""
+    args = argparse.Namespace(
+        claim=claim_id, param=[["m_p1", "400"]], scale="paper", seeds=["1", "2"]
+    )
+    paper = notebook_values(claim_id, "paper")
+    assert _parameters(args) == {**paper, "m_p1": 400, "seeds": [1, 2]}
+    assert paper["m_p2"] == claims.get("P2").params("paper")["m"]
+    args = argparse.Namespace(claim=claim_id, param=[["m_p2", "400"]], scale="ci", seeds=None)
+    assert _parameters(args) == {"m_p2": 400}
 
 
 def test_bad_usage_from_the_shell_has_no_traceback():

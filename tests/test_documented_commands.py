@@ -47,6 +47,7 @@ from _scratch import scratch_copy
 from conftest import BOOK_COMMAND
 
 from matrix_sensing import claims
+from matrix_sensing.parameters import notebook_values
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_RUN_HERE = {("make", "test"), BOOK_COMMAND}
@@ -105,7 +106,8 @@ def _ci_parameter_file(notebook_stem: str, folder: Path) -> Path:
     owners = [cid for cid in claims.ids() if Path(claims.get(cid).notebook).stem == notebook_stem]
     assert owners, f"no claim is measured by {notebook_stem}"
     path = folder / f"{notebook_stem}_ci.yaml"
-    path.write_text(yaml.safe_dump({**claims.get(owners[0]).params("ci"), "seeds": [0]}))
+    # The notebook's own parameter names (P1-P3 take m_p1, ...), at the CI scale, one seed.
+    path.write_text(yaml.safe_dump({**notebook_values(owners[0], "ci"), "seeds": [0]}))
     return path
 
 

@@ -1,25 +1,18 @@
 """Claims N2-N4 machinery: the rebalancing step, the two rate-window rules, the continued
 run with k > r, the three experiments (parameter validation, determinism, the runs they
-share), and the notebook's parameters against the claim registry."""
+share), and their registration (the notebook's parameters: tests/test_parameters_sync.py)."""
 
 from __future__ import annotations
 
 import inspect
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-from _notebook_helpers import paper_parameters, parameters_cell
 
 import matrix_sensing as ms
 from matrix_sensing import claims
-from matrix_sensing.claims.imbalance import (
-    IMBALANCE_SCALES,
-    measure_n2,
-    measure_n3,
-    measure_n4,
-)
+from matrix_sensing.claims.imbalance import measure_n2, measure_n3, measure_n4
 from matrix_sensing.experiments import Run
 from matrix_sensing.experiments.imbalance import (
     _scaled_run,
@@ -31,8 +24,6 @@ from matrix_sensing.experiments.imbalance import (
 )
 from matrix_sensing.solvers import DivergenceError, rebalance
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "n2_n4_imbalance.ipynb"
 EXPERIMENTS = {"N2": alpha_squared_rates, "N3": equal_scale_slowdown, "N4": rebalanced_rates}
 
 # A tiny problem whose every phase fits in a few hundred cheap iterations (bookkeeping only):
@@ -498,7 +489,7 @@ def test_experiments_refuse_parameters_they_do_not_take(cid):
         experiment(**TINY, seed=0)
 
 
-# The notebook and the registry -----------------------------------------------------------
+# The registry ------------------------------------------------------------------------------
 
 
 def test_claims_registered_with_their_source():
@@ -513,21 +504,12 @@ def test_claims_registered_with_their_source():
     assert claims.get("N4").threshold("rebalance_speedup").value == 5.0
 
 
-@pytest.mark.parametrize("scale", claims.SCALES)
-def test_each_claim_takes_its_experiments_share_of_the_notebook_parameters(scale):
-    """The notebook runs the three experiments from one parameters cell: each claim's scale
-    is the part of it that its experiment takes, and together they are all of it."""
-    union = IMBALANCE_SCALES[scale]
-    taken = set()
-    for cid, experiment in EXPERIMENTS.items():
-        params = claims.get(cid).params(scale)
-        assert params == only(experiment, union), cid
-        taken |= set(params)
-    assert taken == set(union)
-
-
-def test_notebook_parameters_are_the_registry_scales():
-    values, paper = parameters_cell(NOTEBOOK), paper_parameters(NOTEBOOK)
-    assert values.pop("seeds") == paper.pop("seeds") == [0, 1, 2, 3, 4]
-    assert values == IMBALANCE_SCALES["ci"]
-    assert paper == IMBALANCE_SCALES["paper"]
+def test_a_parameter_two_experiments_take_is_declared_once():
+    """The notebook runs the three experiments from one parameters cell: a name they share
+    is one parameter, with one value."""
+    declarations = [claims.get(cid).declaration for cid in EXPERIMENTS]
+    names = [{p.name for p in d.parameters} for d in declarations]
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        for name in names[a] & names[b]:
+            assert declarations[a][name] is declarations[b][name], name
+    assert all(not d.suffix for d in declarations)

@@ -28,12 +28,11 @@ def _tool():
 
 
 sync = _tool()
-NOTEBOOKS = sync.claim_notebooks()
-DECLARED = {nb: claim_id for nb, (claim_id, declared) in NOTEBOOKS.items() if declared}
+DECLARED = sync.claim_notebooks()
 
 
-def test_the_tool_finds_every_declared_notebook_up_to_date():
-    assert DECLARED
+def test_the_tool_finds_every_claim_notebook_up_to_date():
+    assert set(DECLARED) == {claims.get(c).notebook for c in claims.ids()}
     assert sync.main(["--check"]) == 0
 
 
@@ -64,7 +63,8 @@ def _typed(values: dict) -> dict:
 
 @pytest.mark.parametrize("notebook", sorted(DECLARED))
 def test_the_written_files_read_back_as_the_declared_values(notebook):
-    """What the notebook runs with is every claim's scale, with the declared types."""
+    """What the notebook hands each experiment (by the names with the declaration's suffix)
+    is its claim's scale, with the declared types, and the files set nothing else."""
     cell = {
         node.targets[0].id: ast.literal_eval(node.value)
         for node in ast.parse(sync.cell_source(DECLARED[notebook])).body
@@ -72,11 +72,21 @@ def test_the_written_files_read_back_as_the_declared_values(notebook):
     paper = yaml.safe_load(sync.paper_yaml(DECLARED[notebook]))
     assert cell.pop("seeds") == SEEDS and paper.pop("seeds") == SEEDS
     shown = [claims.get(c) for c in claims.ids() if claims.get(c).notebook == notebook]
-    assert set(cell) == set(paper) == {name for c in shown for name in c.params("ci")}
+    names = {p.name for c in shown for p in c.declaration.notebook_parameters}
+    assert set(cell) == set(paper) == names
     for claim in shown:
         for scale, read in (("ci", cell), ("paper", paper)):
-            expected = claim.params(scale)
-            assert _typed({name: read[name] for name in expected}) == _typed(expected), claim.id
+            given = claim.declaration.arguments(read)
+            assert _typed(given) == _typed(claim.params(scale)), claim.id
+
+
+def test_a_notebook_of_several_experiments_takes_their_parameters_by_suffixed_names():
+    cell = sync.cell_source("P2")
+    assert "\nm_p1 = 800  # " in cell and "\nm_p2 = 360  # " in cell
+    assert "\nm = " not in cell
+    # N2-N4 declare the parameters they share alike: the cell sets each once.
+    cell = sync.cell_source("N3")
+    assert cell.count("\nalphas = ") == 1 and "\nalpha_equal = 0.12  # " in cell
 
 
 FINITE = st.floats(allow_nan=False, allow_infinity=False)

@@ -1,16 +1,13 @@
 """Claims P1–P3 and N1: measurement definitions on synthetic data, parameter validation with
-exact messages, determinism of small runs, and the notebooks' parameters against the
-claim registry (P1–P3: one experiment each, one parameters cell with a suffix per claim)."""
+exact messages, determinism of small runs, and the registration (P1–P3: one experiment each,
+the notebook's parameters with a suffix per claim)."""
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
-from _notebook_helpers import parameters_cell
 
 from matrix_sensing import GDResult, claims
 from matrix_sensing.claims.curse_of_symmetry import measure_n1, t2_loss_growth
@@ -26,8 +23,6 @@ from matrix_sensing.experiments.symmetric import (
 )
 from matrix_sensing.metrics import top_subspace_sine
 
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = [0, 1, 2, 3, 4]
 PRECURSOR = {"P1": precursor_recovery, "P2": precursor_underdetermined, "P3": incremental_learning}
 
 # Tiny problems that run in a fraction of a second (bookkeeping tests only).
@@ -320,30 +315,7 @@ def test_curse_parameter_validation(change, error, message):
         curse_of_symmetry(**{**TINY_CURSE, **change}, seed=0)
 
 
-# Notebooks against the registry ---------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("stem", "suffixes"),
-    [
-        ("p1_p3_precursor", {"P1": "_p1", "P2": "_p2", "P3": "_p3"}),
-        ("n1_curse_of_symmetry", {"N1": ""}),
-    ],
-)
-def test_parameters_cell_and_paper_yaml_are_the_registry_scales(stem, suffixes):
-    """The notebook's parameters are its claims' parameters, each name with its claim's
-    suffix in the precursor notebook (three experiments with names in common)."""
-    values = parameters_cell(ROOT / "notebooks" / f"{stem}.ipynb")
-    paper = yaml.safe_load((ROOT / "notebooks" / "params" / f"{stem}_paper.yaml").read_text())
-    assert values.pop("seeds") == SEEDS
-    assert paper.pop("seeds") == SEEDS
-    for scale, found in (("ci", values), ("paper", paper)):
-        expected = {}
-        for cid, suffix in suffixes.items():
-            claim = claims.get(cid)
-            assert claim.notebook == f"notebooks/{stem}.ipynb"
-            expected.update({name + suffix: v for name, v in claim.params(scale).items()})
-        assert found == expected, scale
+# The registry ------------------------------------------------------------------------------
 
 
 def test_claims_are_registered_with_their_sources():
@@ -352,3 +324,16 @@ def test_claims_are_registered_with_their_sources():
     assert claims.get("P3").source == "Jin, Li, Lyu, Du & Lee 2023"
     assert claims.get("N1").source == "Xiong, Ding & Du 2024"
     assert claims.ids().index("P3") < claims.ids().index("N1")
+
+
+def test_each_precursor_claim_takes_its_parameters_with_its_suffix():
+    """P1-P3 name different things alike (each its own n, m): in the notebook each name
+    carries its claim's suffix, which its declaration gives."""
+    for cid in PRECURSOR:
+        declaration = claims.get(cid).declaration
+        assert declaration.suffix == f"_{cid.lower()}"
+        named = declaration.arguments(
+            {f"{n}_{cid.lower()}": v for n, v in TINY_PRECURSOR[cid].items()}
+        )
+        assert named == TINY_PRECURSOR[cid]
+    assert claims.get("N1").declaration.suffix == ""

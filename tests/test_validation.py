@@ -13,7 +13,7 @@ import pytest
 
 import matrix_sensing as ms
 from matrix_sensing import claims, experiments, metrics
-from matrix_sensing.experiments._declaration import (
+from matrix_sensing.experiments.declaration import (
     MAX_ITERS,
     MAX_MEASUREMENTS,
     MAX_SIZE,
@@ -461,6 +461,35 @@ def test_a_declaration_gives_the_scales_in_order_and_is_found_by_its_function():
     assert declaration_of(other) is declared
     with pytest.raises(ValueError, match="other is declared twice"):
         declare(other, N, ALPHA)
+
+
+def test_a_suffix_names_the_parameters_in_the_notebook():
+    declaration = Declaration(_experiment, (N, ALPHA), "_x1")
+    assert [p.name for p in declaration.notebook_parameters] == ["n_x1", "alpha_x1"]
+    assert declaration.notebook_parameters[0].allowed is SIZE
+    assert dict(declaration.scales["ci"]) == {"n": 20, "alpha": 1e-6}  # the function's names
+    given = {"n_x1": 3, "alpha_x1": 0.5, "n": 9}
+    assert declaration.arguments(given) == {"n": 3, "alpha": 0.5}
+    with pytest.raises(ValueError, match=r"missing \['alpha_x1'\]"):
+        declaration.arguments({"n_x1": 3})
+    with pytest.raises(TypeError, match="values must be a mapping"):
+        declaration.arguments([("n_x1", 3)])
+    assert Declaration(_experiment, (N, ALPHA)).notebook_parameters == (N, ALPHA)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "error"),
+    [
+        ("p1", ValueError),
+        ("_P1", ValueError),
+        ("_", ValueError),
+        ("_p-1", ValueError),
+        (1, TypeError),
+    ],
+)
+def test_a_bad_suffix_is_refused(suffix, error):
+    with pytest.raises(error, match="suffix must be '' or such as '_p1'"):
+        Declaration(_experiment, (N, ALPHA), suffix)
 
 
 @pytest.mark.parametrize(

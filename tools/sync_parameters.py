@@ -1,17 +1,18 @@
-"""Write every claim notebook's ``parameters`` cell and paper-scale file from the declaration
-of its experiment, or check that they are up to date.
+"""Write every claim notebook's ``parameters`` cell and paper-scale file from the declarations
+of its experiments, or check that they are up to date.
 
 Usage: python tools/sync_parameters.py [--check]   (``make parameters``)
 
 An experiment declares its parameters once, at the end of its module in
 ``src/matrix_sensing/experiments/``: type, allowed range, description, CI and paper value.
-From that declaration this tool writes the notebook's cell tagged ``parameters`` (the CI
+From the declarations of the experiments of the claims a notebook shows
+(``matrix_sensing.parameters.claim_parameters``: their union, a shared name once, a name with
+its declaration's suffix) this tool writes the notebook's cell tagged ``parameters`` (the CI
 scale, what the notebook runs unless papermill overrides it) and
 ``notebooks/params/<notebook>_paper.yaml`` (the paper scale, for ``papermill -f``), both
 with the seeds. Only the cell's source changes: it has no outputs, so nbval and the golden
 values are unaffected. With ``--check`` nothing is written and the exit status is 1 when a
-file differs from what would be written. A notebook whose experiment has no declaration yet
-is left alone and named.
+file differs from what would be written.
 """
 
 from __future__ import annotations
@@ -28,21 +29,19 @@ import nbformat
 import numpy as np
 
 from matrix_sensing import claims
-from matrix_sensing.experiments._declaration import Parameter, declaration_of
+from matrix_sensing.experiments.declaration import Parameter
 from matrix_sensing.parameters import claim_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 LINE_LENGTH = 100  # ruff's, which also checks the notebooks' code
 
 
-def claim_notebooks() -> dict[str, tuple[str, bool]]:
-    """``notebooks/<name>.ipynb`` -> (its first claim, whether the experiments of all its
-    claims declare their parameters)."""
-    found: dict[str, tuple[str, bool]] = {}
+def claim_notebooks() -> dict[str, str]:
+    """``notebooks/<name>.ipynb`` -> its first claim (any of its claims names its
+    parameters: :func:`~matrix_sensing.parameters.claim_parameters`)."""
+    found: dict[str, str] = {}
     for claim_id in claims.ids():
-        claim = claims.get(claim_id)
-        first, declared = found.get(claim.notebook, (claim_id, True))
-        found[claim.notebook] = (first, declared and declaration_of(claim.experiment) is not None)
+        found.setdefault(claims.get(claim_id).notebook, claim_id)
     return dict(sorted(found.items()))
 
 
@@ -53,9 +52,14 @@ def _experiments(claim_id: str) -> str:
     for other in map(claims.get, claims.ids()):
         if other.notebook == notebook and other.experiment not in functions:
             functions.append(other.experiment)
-    names = " and ".join(f.__name__ for f in functions)
-    origins = " and ".join(dict.fromkeys(_origin(f) for f in functions))
+    names = _and([f.__name__ for f in functions])
+    origins = _and(list(dict.fromkeys(_origin(f) for f in functions)))
     return f"{names} (declared in {origins})"
+
+
+def _and(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join(filter(None, [", ".join(words[:-1]), words[-1]]))
 
 
 def python_number(value) -> str:
@@ -86,11 +90,14 @@ def _literal(value, number) -> str:
 
 def _lines(assignments: list[tuple[str, Parameter]]) -> list[str]:
     """``code  # description; type and range`` per parameter, the comment on a line of its
-    own above the code when both do not fit on one line."""
+    own above the code when both do not fit on one line or the comment holds an ``=``
+    (papermill cannot read a parameter line with a second ``=``, and then warns on every
+    run)."""
     lines = []
     for code, p in assignments:
-        comment = f"# {p.description}; {p.type_text()} {p.range_text()}"
-        if len(f"{code}  {comment}") <= LINE_LENGTH:
+        text = f"{p.description}; {p.type_text()} {p.range_text()}"
+        comment = "# " + text.replace(">=", "≥").replace("<=", "≤")
+        if "=" not in comment and len(f"{code}  {comment}") <= LINE_LENGTH:
             lines.append(f"{code}  {comment}")
         else:
             lines += [comment, code]
@@ -107,7 +114,7 @@ def _origin(experiment) -> str:
 
 def cell_source(claim_id: str) -> str:
     """The source of the ``parameters`` cell of the notebook of ``claim_id``: the CI scale
-    of its experiment's declaration and the seeds."""
+    of its experiments' declarations and the seeds."""
     header = _comment(
         f"CI scale of {_experiments(claim_id)}, written by tools/sync_parameters.py: change "
         "the declaration, then `make parameters`."
@@ -120,7 +127,7 @@ def cell_source(claim_id: str) -> str:
 
 def paper_yaml(claim_id: str) -> str:
     """The text of the paper-scale file of the notebook of ``claim_id``: the paper scale of
-    its experiment's declaration and the seeds."""
+    its experiments' declarations and the seeds."""
     header = _comment(
         f"Paper scale of {claims.get(claim_id).notebook} (papermill -f) for "
         f"{_experiments(claim_id)}, written by tools/sync_parameters.py: change the "
@@ -155,11 +162,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if stale")
     args = parser.parse_args(argv)
-    stale, undeclared = [], []
-    for notebook, (claim_id, declared) in claim_notebooks().items():
-        if not declared:
-            undeclared.append(notebook)
-            continue
+    stale = []
+    for notebook, claim_id in claim_notebooks().items():
         path = ROOT / notebook
         nb = nbformat.read(path, as_version=4)
         cell = parameters_cell(nb)
@@ -177,11 +181,6 @@ def main(argv=None) -> int:
     verb = "differs from its declaration" if args.check else "written"
     for path in stale:
         print(f"{path.relative_to(ROOT)}: {verb}", file=sys.stderr)
-    for notebook in undeclared:
-        print(
-            f"{notebook}: left alone: not every experiment of its claims declares its parameters",
-            file=sys.stderr,
-        )
     return 1 if stale and args.check else 0
 
 

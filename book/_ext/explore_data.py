@@ -315,11 +315,11 @@ def decode(data: dict) -> dict[tuple[int, int, int, int], dict[str, np.ndarray]]
 
 def write(path, data: dict) -> Path:
     """Write the data atomically as :data:`PREFIX` + compact JSON + ``;``."""
-    from matrix_sensing.provenance import _atomic_write
+    from matrix_sensing.provenance import write_bytes
 
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
     path = Path(path)
-    _atomic_write(path, f"{PREFIX}{text};\n".encode())
+    write_bytes(path, f"{PREFIX}{text};\n".encode())
     return path
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _validation as check
 from ..experiments import Run
-from ..experiments._declaration import SCALES, declaration_of
+from ..experiments.declaration import SCALES, Declaration, declaration_of
 
 _RELATIONS = {
     "<=": operator.le,
@@ -87,10 +87,11 @@ class Claim:
     ``statement`` is given as a template in which ``${quantity}`` stands for the value of the
     threshold on ``quantity`` (``[low, high]`` for a two-sided one; ``${quantity.low}`` and
     ``${quantity.high}`` for its bounds) and ``${name}`` for the CI-scale value of the
-    experiment's parameter ``name``, so that no threshold is typed twice; the attribute holds
-    the rendered text, ``template`` the text as given. ``scales`` (``"ci"`` and ``"paper"``
-    to ``{parameter: value}``) are those of the experiment's declaration; only an experiment
-    without a declaration passes them here.
+    experiment's parameter ``name`` (a list as its values separated by commas: ``{${alphas}}``
+    reads ``{0.03, 0.05}``), so that no threshold is typed twice; the attribute holds the
+    rendered text, ``template`` the text as given. ``declaration`` is that of the
+    experiment (:func:`~matrix_sensing.experiments.declaration.declare`, at the end of its
+    module), and ``scales`` (``"ci"`` and ``"paper"`` to ``{parameter: value}``) are its.
     """
 
     id: str
@@ -101,7 +102,7 @@ class Claim:
     measure: Callable[[Run], dict[str, float]]
     notebook: str
     source: str = "main paper"
-    scales: Mapping[str, Mapping[str, object]] | None = None
+    declaration: Declaration = field(init=False, repr=False, compare=False)
     template: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -115,25 +116,25 @@ class Claim:
         ):
             raise TypeError(f"thresholds must be a tuple of Threshold, got {self.thresholds!r}")
         declaration = declaration_of(self.experiment)
-        if declaration is not None:
-            if self.scales is not None and self.scales is not declaration.scales:
-                raise ValueError(
-                    f"claim {self.id}: the scales of {self.experiment.__name__} are those of "
-                    f"its declaration ({self.experiment.__module__}); do not pass scales"
-                )
-            object.__setattr__(self, "scales", declaration.scales)
-        elif not isinstance(self.scales, Mapping):
-            raise TypeError(
-                f"claim {self.id}: {self.experiment.__name__} declares no parameters, so scales "
-                f"must map 'ci' and 'paper' to parameters, got {self.scales!r}"
+        if declaration is None:
+            raise ValueError(
+                f"claim {self.id}: experiment {self.experiment.__name__} declares no "
+                f"parameters; declare them at the end of {self.experiment.__module__} "
+                "(DECLARATION = declare(...))"
             )
+        object.__setattr__(self, "declaration", declaration)
         if not isinstance(self.statement, str):
             raise TypeError(f"statement must be a text, got {self.statement!r}")
         object.__setattr__(self, "template", self.statement)
-        values = self.scales.get("ci", {})
+        values = self.scales["ci"]
         object.__setattr__(
             self, "statement", _render(self.id, self.template, self.thresholds, values)
         )
+
+    @property
+    def scales(self) -> Mapping[str, Mapping[str, object]]:
+        """``"ci"`` and ``"paper"`` to the experiment's ``{parameter: value}``."""
+        return self.declaration.scales
 
     def threshold(self, quantity: str) -> Threshold:
         """The threshold on ``quantity`` (e.g. ``"test_error"``)."""
@@ -163,11 +164,14 @@ class _Statement(string.Template):
 
 def _render(claim_id: str, template: str, thresholds: Sequence[Threshold], values: Mapping) -> str:
     """``template`` with ``${quantity}`` replaced by the value of the threshold on
-    ``quantity`` and ``${name}`` by the scalar ``values[name]`` (see :class:`Claim`)."""
+    ``quantity`` and ``${name}`` by ``values[name]``, a number or a list of numbers (see
+    :class:`Claim`)."""
     names: dict[str, str] = {}
     for name, value in values.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if _is_number(value):
             names[name] = _number(value)
+        elif isinstance(value, list) and value and all(map(_is_number, value)):
+            names[name] = ", ".join(map(_number, value))
     for t in thresholds:
         if t.quantity in names:
             raise ValueError(
@@ -193,6 +197,10 @@ def _render(claim_id: str, template: str, thresholds: Sequence[Threshold], value
         ) from None
     except ValueError as exc:
         raise ValueError(f"claim {claim_id}: {exc} in the statement") from None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _number(value: float) -> str:
@@ -315,9 +323,6 @@ def register(claim: Claim) -> Claim:
     quantities = [t.quantity for t in claim.thresholds]
     if len(set(quantities)) != len(quantities):
         raise ValueError(f"claim {claim.id}: each threshold needs its own quantity, {quantities}")
-    for scale in SCALES:
-        if scale not in claim.scales:
-            raise ValueError(f"claim {claim.id} has no {scale!r} scale")
     _CLAIMS[claim.id] = claim
     return claim
 

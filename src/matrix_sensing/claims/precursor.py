@@ -18,95 +18,6 @@ from ..experiments.symmetric import (
 from ..fits import loglog_fit, semilog_fit
 from ._registry import Claim, Threshold, register
 
-# CI: the sizes stated on ``book/neighbours/precursor.md``, where P1's m = 800 = 10 n r is
-# twice the m = 400 = 5 n r first proposed for it. P1 runs T = 600 iterations (the error at
-# the smallest α, 1e-7, no longer changes after t ≈ 400) and watches the spectral phase from
-# α = 1e-8, the α of M5 ("spectral alignment as in M5"). That alignment is a statement about
-# the spectral phase, whose theory presupposes that A*(y) is close to X; at m = 400
-# ||A*(y) - X|| came close to or above λ_r(X), the 2nd and 3rd eigenvalues of A*(y) were
-# close on some seeds, and the short spectral phase could not separate them, so that P1
-# failed on some calibration seeds, one of them a CI seed. At m = 800 (twice the
-# measurements, as for M5-M7) P1 held on every calibration seed (numbers in
-# ``book/neighbours/precursor.md``, "Calibration", and notebooks/p1_p3_precursor.ipynb). P2
-# uses P1's α grid and T; P3 the α = 1e-4 stated on the same page and its square. The paper
-# scale doubles n (P1: 40 -> 80, P2/P3: 30 -> 60) and takes r = 3 for P1/P2. P1 keeps
-# m = 10 n r and P3 m = 6 n r; P2 keeps the fraction of measurements to unknowns,
-# m / (n(n+1)/2) ≈ 0.78 (m = 8 n r; at m = 6 n r a trial seed gave an error slope below the
-# threshold 0.8). α grids, steps, T and the level 0.1 are unchanged. Each claim has its own
-# experiment and problem; the notebook runs all three from one parameters cell, where a name
-# carries its claim's suffix (``m_p1`` is P1's ``m``).
-P1_SCALES = {
-    "ci": {
-        "n": 40,
-        "r": 2,
-        "kappa": 2.0,
-        "m": 800,
-        "k": 40,
-        "step": 0.25,
-        "alpha": 1e-6,
-        "alphas": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7],
-        "iters": 600,
-        "alpha_spectral": 1e-8,
-        "iters_spectral": 120,
-    },
-    "paper": {
-        "n": 80,
-        "r": 3,
-        "kappa": 2.0,
-        "m": 2400,
-        "k": 80,
-        "step": 0.25,
-        "alpha": 1e-6,
-        "alphas": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7],
-        "iters": 800,
-        "alpha_spectral": 1e-8,
-        "iters_spectral": 150,
-    },
-}
-P2_SCALES = {
-    "ci": {
-        "n": 30,
-        "r": 2,
-        "kappa": 2.0,
-        "m": 360,
-        "k": 30,
-        "step": 0.5,
-        "alphas": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7],
-        "iters": 600,
-        "fit_level": 0.1,
-    },
-    "paper": {
-        "n": 60,
-        "r": 3,
-        "kappa": 2.0,
-        "m": 1440,
-        "k": 60,
-        "step": 0.5,
-        "alphas": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7],
-        "iters": 600,
-        "fit_level": 0.1,
-    },
-}
-P3_SCALES = {
-    "ci": {
-        "n": 30,
-        "eigenvalues": [1.0, 0.5, 0.25],
-        "m": 540,
-        "k": 30,
-        "step": 0.5,
-        "alpha": 1e-4,
-        "iters": 300,
-    },
-    "paper": {
-        "n": 60,
-        "eigenvalues": [1.0, 0.5, 0.25],
-        "m": 1080,
-        "k": 60,
-        "step": 0.5,
-        "alpha": 1e-4,
-        "iters": 300,
-    },
-}
 NOTEBOOK = "notebooks/p1_p3_precursor.ipynb"
 SOURCE = "Stöger & Soltanolkotabi 2021"
 
@@ -205,15 +116,15 @@ P1 = register(
         id="P1",
         title="Symmetric precursor: small initialization recovers a PSD matrix",
         statement=(
-            "Symmetric gradient descent on U U^T (n = 40, r = 2, κ = 2, m = 800, k = n, "
-            "μ = 0.25) from U_0 = α G recovers the PSD target: relative test error at most "
-            "1e-3 at α = 1e-6; the final test error decays polynomially in α with a log-log "
-            "slope of at least 0.5 over α in [1e-7, 1e-3]; and, as in M5, from α = 1e-8 the "
-            "top-r eigenspace of U_t U_t^T aligns with that of A*(y) (sine of the largest "
-            "principal angle at most 0.05) while ||U_t U_t^T|| <= 1e-2 ||X||."
+            "Symmetric gradient descent on U U^T (n = ${n}, r = ${r}, κ = ${kappa}, m = ${m}, "
+            "k = n, μ = ${step}) from U_0 = α G recovers the PSD target: relative test error at "
+            "most ${test_error} at α = ${alpha}; the final test error decays polynomially in α "
+            "with a log-log slope of at least ${error_slope} over α ∈ {${alphas}}; and, as in "
+            "M5, from α = ${alpha_spectral} the top-r eigenspace of U_t U_t^T aligns with that "
+            "of A*(y) (sine of the largest principal angle at most ${spectral_sine}) while "
+            "||U_t U_t^T|| <= 1e-2 ||X||."
         ),
         experiment=precursor_recovery,
-        scales=P1_SCALES,
         thresholds=P1_THRESHOLDS,
         measure=measure_p1,
         notebook=NOTEBOOK,
@@ -226,14 +137,14 @@ P2 = register(
         id="P2",
         title="Symmetric precursor, underdetermined: error ∝ α^γ, time ∝ ln(1/α)",
         statement=(
-            "With fewer measurements than unknowns (n = 30, r = 2, κ = 2, m = 360 < "
-            "n(n+1)/2 = 465, k = n, μ = 0.5), the final test error decays in α with a "
-            "log-log slope of at least 0.8 over α in [1e-7, 1e-3], and the time to fit (first "
-            "iteration with test error < 0.1) grows like ln(1/α)/ln(1 + μσ_r): the fitted "
-            "slope against ln(1/α) is within 20% of 1/ln(1 + μσ_r)."
+            "With fewer measurements than unknowns (n = ${n}, r = ${r}, κ = ${kappa}, "
+            "m = ${m} < n(n+1)/2, k = n, μ = ${step}), the final test error decays in α with a "
+            "log-log slope of at least ${error_slope} over α ∈ {${alphas}}, and the time to "
+            "fit (first iteration with test error < ${fit_level}) grows like "
+            "ln(1/α)/ln(1 + μσ_r): the fitted slope against ln(1/α), in units of "
+            "1/ln(1 + μσ_r), is in ${fit_time_ratio}."
         ),
         experiment=precursor_underdetermined,
-        scales=P2_SCALES,
         thresholds=P2_THRESHOLDS,
         measure=measure_p2,
         notebook=NOTEBOOK,
@@ -246,14 +157,13 @@ P3 = register(
         id="P3",
         title="Incremental learning: eigenvalues are learned one at a time",
         statement=(
-            "With target eigenvalues σ = (1, 0.5, 0.25) (n = 30, m = 540, k = n, μ = 0.5), "
-            "the eigenvalues of U_t U_t^T are learned one at a time: the crossing times "
-            "(first t at which the i-th eigenvalue reaches σ_i / 2) increase with i, from "
-            "α = 1e-4 and from α² = 1e-8; and squaring α doubles each crossing time within "
-            "15% (ratio in [1.7, 2.3])."
+            "With target eigenvalues σ = (${eigenvalues}) (n = ${n}, m = ${m}, k = n, "
+            "μ = ${step}), the eigenvalues of U_t U_t^T are learned one at a time: the crossing "
+            "times (first t at which the i-th eigenvalue reaches σ_i / 2) increase with i, by at "
+            "least ${crossing_gap} iteration from one to the next, from α = ${alpha} and from "
+            "α²; and squaring α about doubles each crossing time (ratio in ${doubling_ratio})."
         ),
         experiment=incremental_learning,
-        scales=P3_SCALES,
         thresholds=P3_THRESHOLDS,
         measure=measure_p3,
         notebook=NOTEBOOK,

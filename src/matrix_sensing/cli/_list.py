@@ -13,13 +13,18 @@ def add_parser(sub) -> None:
 
 
 def command(args) -> int:
+    # Claims that share a notebook share its parameters: list them once, after its claims.
+    by_notebook: dict[str, list[str]] = {}
     for claim_id in claims.ids():
-        claim = claims.get(claim_id)
-        print(f"{claim_id:4s} {claim.title}  [{claim.source}]")
-        print(f"     notebook: {claim.notebook}")
-        for p in claim_parameters(claim_id):
+        by_notebook.setdefault(claims.get(claim_id).notebook, []).append(claim_id)
+    for notebook, claim_ids in by_notebook.items():
+        for claim_id in claim_ids:
+            claim = claims.get(claim_id)
+            print(f"{claim_id:4s} {claim.title}  [{claim.source}]")
+        print(f"     notebook: {notebook}")
+        for p in claim_parameters(claim_ids[0]):
             print(
-                f"       {p.name:16s} {p.type_text():15s} default {p.default!r:14}"
+                f"       {p.name:18s} {p.type_text():15s} default {p.default!r:14}"
                 f" allowed {p.range_text()}"
             )
     try:

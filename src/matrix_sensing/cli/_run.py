@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import claims, provenance
 from .._resources import NotebooksMissing, notebook_path
-from ..parameters import ParameterError, claim_parameters
+from ..parameters import ParameterError, claim_parameters, notebook_values
 from ._base import EXIT_FAIL, EXIT_PASS, Interrupted, UsageError
 
 
@@ -48,15 +48,22 @@ def _parameters(args) -> dict:
         claim = claims.get(args.claim)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    specs = {p.name: p for p in claim_parameters(args.claim)}
-    values = dict(claim.params(args.scale)) if args.scale != "ci" else {}
+    specs = {p.name: p for p in claim_parameters(claim.id)}
+    # The notebook's parameters cell holds the CI scale: only another scale is passed in full.
+    values = notebook_values(claim.id, args.scale) if args.scale != "ci" else {}
     pairs = list(args.param)
     if args.seeds is not None:
         pairs.append(("seeds", " ".join(args.seeds)))
     for name, text in pairs:
         if name not in specs:
+            suffixed = [
+                name + c.declaration.suffix
+                for c in map(claims.get, claims.ids())
+                if c.notebook == claim.notebook and name + c.declaration.suffix in specs
+            ]
+            hint = f" (its notebook takes {' or '.join(suffixed)})" if suffixed else ""
             raise UsageError(
-                f"unknown parameter {name!r} for claim {args.claim}; allowed: {sorted(specs)}"
+                f"unknown parameter {name!r} for claim {args.claim}{hint}; allowed: {sorted(specs)}"
             )
         try:
             values[name] = specs[name].parse(text)
@@ -176,7 +183,7 @@ def _run_and_write(args, values, claim, notebook: Path, out: Path, scratch: Path
     record = json.loads(ast.literal_eval(glued["text/plain"]))
     verdicts = {v["id"]: v for v in record["verdicts"]}
     requested = verdicts.get(args.claim)
-    effective = {**claim.params(args.scale), "seeds": [0, 1, 2, 3, 4], **values}
+    effective = {**notebook_values(claim.id, args.scale), **values}
     meta = provenance.provenance(
         kind="claim-run",
         name=args.claim,

@@ -224,7 +224,7 @@ def alpha_scaling(
 
 
 # Here rather than at the top only while the top of this module is being reworked (issue 16).
-from ._declaration import (  # noqa: E402
+from .declaration import (  # noqa: E402
     CONDITION_NUMBER,
     ITERATIONS,
     MEASUREMENTS,

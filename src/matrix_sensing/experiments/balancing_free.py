@@ -16,7 +16,7 @@ from ..initialization import spectral_init
 from ..operators import check_operator
 from ..solvers import factorized_gd
 from ._common import Run, sensing_problem
-from ._declaration import (
+from .declaration import (
     CONDITION_NUMBER,
     ITERATIONS,
     MEASUREMENTS,

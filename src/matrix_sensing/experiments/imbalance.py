@@ -42,6 +42,16 @@ from ..initialization import small_random_init, unequal_scale_init
 from ..metrics import first_crossing, local_linear_rate
 from ..solvers import divergence_context, factorized_gd, rebalance
 from ._common import Run, continue_while, iterate_at, run_params, sensing_problem, spawn_seeds
+from .declaration import (
+    CONDITION_NUMBER,
+    ITERATIONS,
+    MEASUREMENTS,
+    POSITIVE,
+    SIZE,
+    Interval,
+    Parameter,
+    declare,
+)
 
 # Continuation of a run with k > r until its scaled window (and, for N4, the rebalancing
 # level) is reached.
@@ -508,3 +518,102 @@ def _levels(levels) -> tuple[float, float]:
             f"levels must be a pair [high, low] with high > low > 0, got {list(levels)}"
         )
     return high, low
+
+
+# N2 as stated on ``book/neighbours/imbalance.md``: n = 40 (read as n1 = n2 = 40), m = 800,
+# k = 5, with r = 2, κ = 2 and μ = 0.25 of the base configuration (``book/setup.md``);
+# α ∈ {0.03, 0.05, 0.07} with V_0 at α/3. N3 compares equal and unequal scales at α = 0.12;
+# N4 rebalances once the loss is below 1e-6. Windows in units of 1/(μ α²) from the end of the
+# signal phase (loss < 1e-3). The paper scale doubles n and m (same m/n = 20) at the same r,
+# k, α's and windows. The notebook runs the three experiments from one parameters cell, so a
+# parameter that two of them take is declared once, here, and has one value there.
+_N1 = Parameter("n1", SIZE, 40, 80, "rows of the target X (n1 × n2)")
+_N2 = Parameter("n2", SIZE, 40, 80, "columns of X")
+_R = Parameter("r", SIZE, 2, 2, "rank of X (<= min(n1, n2))")
+_KAPPA = Parameter("kappa", CONDITION_NUMBER, 2.0, 2.0, "condition number κ = σ_1/σ_r of X")
+_M = Parameter("m", MEASUREMENTS, 800, 1600, "number of Gaussian measurements")
+_K = Parameter("k", SIZE, 5, 5, "width of the factors U (n1 × k) and V (n2 × k), > r")
+_STEP = Parameter("step", POSITIVE, 0.25, 0.25, "step size μ")
+_ALPHAS = Parameter(
+    "alphas", POSITIVE, [0.03, 0.05, 0.07], [0.03, 0.05, 0.07], "scales α (at least 2, distinct)"
+)
+_RATIO = Parameter("ratio", POSITIVE, 3.0, 3.0, "V_0 = (α/ratio) G_V where U_0 = α G_U")
+_WINDOW = Parameter(
+    "window",
+    Interval(float, 0.0, None),
+    [0.35, 0.7],
+    [0.35, 0.7],
+    "N2's rate window [c_1, c_2]: iterations t_s + [c_1, c_2]/(μ α²)",
+)
+_SIGNAL_LEVEL = Parameter(
+    "signal_level", POSITIVE, 1e-3, 1e-3, "t_s: first recorded iteration with loss below it"
+)
+_LEVELS = Parameter(
+    "levels",
+    POSITIVE,
+    [1e-8, 1e-12],
+    [1e-8, 1e-12],
+    "rate window of k = r and after rebalancing: loss from levels[0] to levels[1]",
+)
+
+#: The parameters of :func:`alpha_squared_rates` (claim N2).
+N2_DECLARATION = declare(
+    alpha_squared_rates,
+    _N1,
+    _N2,
+    _R,
+    _KAPPA,
+    _M,
+    _K,
+    _STEP,
+    _ALPHAS,
+    _RATIO,
+    _WINDOW,
+    _SIGNAL_LEVEL,
+    _LEVELS,
+    Parameter("exact_iters", ITERATIONS, 400, 400, "most iterations of the runs with k = r"),
+)
+
+#: The parameters of :func:`equal_scale_slowdown` (claim N3).
+N3_DECLARATION = declare(
+    equal_scale_slowdown,
+    _N1,
+    _N2,
+    _R,
+    _KAPPA,
+    _M,
+    _K,
+    _STEP,
+    _RATIO,
+    Parameter("alpha_equal", POSITIVE, 0.12, 0.12, "scale α of N3's equal and unequal starts"),
+    Parameter(
+        "final_window",
+        Interval(float, 0.0, None),
+        [3.5, 4.0],
+        [3.5, 4.0],
+        "N3's rate window [c_1, c_2]: iterations t_s + [c_1, c_2]/(μ α²)",
+    ),
+    _SIGNAL_LEVEL,
+)
+
+#: The parameters of :func:`rebalanced_rates` (claim N4).
+N4_DECLARATION = declare(
+    rebalanced_rates,
+    _N1,
+    _N2,
+    _R,
+    _KAPPA,
+    _M,
+    _K,
+    _STEP,
+    _ALPHAS,
+    _RATIO,
+    _WINDOW,
+    _SIGNAL_LEVEL,
+    _LEVELS,
+    Parameter("rebalance_below", POSITIVE, 1e-6, 1e-6, "rebalance once the loss is below it"),
+    Parameter(
+        "rebalance_floor", Interval(float, 0.0, 1.0), 0.5, 0.5, "floor of rebalance(U, V, floor)"
+    ),
+    Parameter("rebalance_iters", ITERATIONS, 400, 400, "most iterations after rebalancing"),
+)

@@ -8,7 +8,7 @@ from .. import _validation as check
 from ..initialization import small_random_init
 from ..solvers import factorized_gd
 from ._common import Run, sensing_problem, spawn_seeds
-from ._declaration import (
+from .declaration import (
     CONDITION_NUMBER,
     MAX_ITERS,
     MEASUREMENTS,

@@ -107,7 +107,7 @@ def random_starts(
 
 
 # Here rather than at the top only while the top of this module is being reworked (issue 16).
-from ._declaration import (  # noqa: E402
+from .declaration import (  # noqa: E402
     CONDITION_NUMBER,
     ITERATIONS,
     MEASUREMENTS,

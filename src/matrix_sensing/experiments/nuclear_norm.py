@@ -27,7 +27,7 @@ from ..operators import GaussianSensing, check_operator
 from ..solvers import factorized_gd
 from ..targets import psd_target
 from ._common import Run, spawn_seeds
-from ._declaration import (
+from .declaration import (
     CONDITION_NUMBER,
     ITERATIONS,
     MAX_SIZE,

@@ -15,7 +15,7 @@ from ..initialization import small_random_init
 from ..solvers import heron_prediction, nystrom_init, scaled_gd_factorization
 from ..targets import psd_target
 from ._common import Run, spawn_seeds
-from ._declaration import CONDITION_NUMBER, ITERATIONS, POSITIVE, SIZE, Parameter, declare
+from .declaration import CONDITION_NUMBER, ITERATIONS, POSITIVE, SIZE, Parameter, declare
 from .preconditioning import first_below
 
 # ScaledGD from a small start α G first overshoots, by a factor of order 1/α² in the

@@ -36,7 +36,7 @@ from ..initialization import small_random_init
 from ..metrics import subspace_distance, top_singular_subspaces
 from ..solvers import factorized_gd
 from ._common import Run, sensing_problem, spawn_seeds
-from ._declaration import (
+from .declaration import (
     CONDITION_NUMBER,
     ITERATIONS,
     MAX_SIZE,

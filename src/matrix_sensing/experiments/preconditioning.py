@@ -13,9 +13,9 @@ import numpy as np
 
 from .. import _validation as check
 from ..initialization import small_random_init
-from ..solvers import GDResult, divergence_context, factorized_gd, preconditioned_gd
-from ._common import Run, sensing_problem, spawn_seeds
-from ._declaration import (
+from ..solvers import GDResult, factorized_gd, preconditioned_gd
+from ._common import Run, continue_while, sensing_problem, spawn_seeds
+from .declaration import (
     CONDITION_NUMBER,
     ITERATIONS,
     MEASUREMENTS,
@@ -39,29 +39,22 @@ def gd_until(op, y, U0, V0, step: float, max_iters: int, truth, tol: float, chun
         raise TypeError("truth must be an (n1, n2) array (gd_until stops on the test error)")
     tol = check.real("tol", tol, positive=True)
     chunk = check.integer("chunk", chunk, minimum=1)
-    U, V = U0, V0
-    pieces: list[dict[str, np.ndarray]] = []
-    done = 0
-    while True:
-        with divergence_context(offset=done):  # report the iteration of the whole run
-            result = factorized_gd(op, y, U, V, step, min(chunk, max_iters - done), truth=truth)
-        history = {name: values.copy() for name, values in result.history.items()}
-        history["iteration"] += done
-        if pieces:  # the first iterate of a chunk is the last one of the previous chunk
-            history = {name: values[1:] for name, values in history.items()}
-        below = np.flatnonzero(history["test_error"] <= tol)
-        if below.size:
-            history = {name: values[: below[0] + 1] for name, values in history.items()}
-        pieces.append(history)
-        done += result.iters
-        U, V = result.U, result.V
-        if below.size or done >= max_iters:
-            break
-    merged = {name: np.concatenate([p[name] for p in pieces]) for name in pieces[0]}
-    taken = int(merged["iteration"][-1])
+
+    def more(result: GDResult) -> int:
+        if np.any(result.history["test_error"] <= tol) or result.iters >= max_iters:
+            return 0
+        return min(chunk, max_iters - result.iters)
+
+    first = factorized_gd(op, y, U0, V0, step, min(chunk, max_iters), truth=truth)
+    result = continue_while(first, op, y, more, truth=truth)
+    history = result.history
+    below = np.flatnonzero(history["test_error"] <= tol)
+    if below.size:
+        history = {name: values[: below[0] + 1] for name, values in history.items()}
     # U, V are the last iterate of the last chunk (not the stopping iterate when that falls
     # inside a chunk); the history is what the claim uses.
-    return GDResult(U=U, V=V, step=step, iters=taken, history=merged)
+    taken = int(history["iteration"][-1])
+    return GDResult(U=result.U, V=result.V, step=step, iters=taken, history=history)
 
 
 def preconditioning(

@@ -10,7 +10,7 @@ from ..operators import GaussianSensing
 from ..solvers import corrupt, symmetric_l2_gd, symmetric_subgradient_method
 from ..targets import psd_target
 from ._common import Run, spawn_seeds
-from ._declaration import (
+from .declaration import (
     CONDITION_NUMBER,
     ITERATIONS,
     MEASUREMENTS,

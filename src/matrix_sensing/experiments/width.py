@@ -36,7 +36,7 @@ from ._common import (
     sensing_problem,
     spawn_seeds,
 )
-from ._declaration import (
+from .declaration import (
     CONDITION_NUMBER,
     ITERATIONS,
     MEASUREMENTS,

@@ -148,20 +148,8 @@ def subgradient_method(
     ``U^T U - V^T V``), ``step`` (μ_t, the step taken from that iterate) and, with
     ``truth``, ``test_error``.
     """
-    return _subgradient_loop(
-        op,
-        y,
-        U0,
-        V0,
-        step0,
-        decay,
-        iters,
-        truth,
-        record_every,
-        metrics,
-        divergence_factor,
-        progress,
-    )
+    options = (truth, record_every, metrics, divergence_factor, progress)
+    return _subgradient_loop(op, y, U0, V0, step0, decay, iters, options)
 
 
 def symmetric_subgradient_method(
@@ -185,20 +173,8 @@ def symmetric_subgradient_method(
     Other parameters and the history as in :func:`subgradient_method` (metrics are called
     as ``f(U, U)``; the returned ``V`` is ``U``).
     """
-    return _subgradient_loop(
-        op,
-        y,
-        U0,
-        None,
-        step0,
-        decay,
-        iters,
-        truth,
-        record_every,
-        metrics,
-        divergence_factor,
-        progress,
-    )
+    options = (truth, record_every, metrics, divergence_factor, progress)
+    return _subgradient_loop(op, y, U0, None, step0, decay, iters, options)
 
 
 def symmetric_l2_gd(
@@ -226,44 +202,19 @@ def symmetric_l2_gd(
     every step, so rounding errors grow wherever ``E_t`` has positive eigenvalues (as with
     corrupted measurements); this function keeps a single factor.
     """
-    return _subgradient_loop(
-        op,
-        y,
-        U0,
-        None,
-        step,
-        1.0,
-        iters,
-        truth,
-        record_every,
-        metrics,
-        divergence_factor,
-        progress,
-        loss="l2",
-    )
+    options = (truth, record_every, metrics, divergence_factor, progress)
+    return _subgradient_loop(op, y, U0, None, step, 1.0, iters, options, loss="l2")
 
 
-def _subgradient_loop(
-    op,
-    y,
-    U0,
-    V0,
-    step0,
-    decay,
-    iters,
-    truth,
-    record_every,
-    metrics,
-    divergence_factor,
-    progress,
-    loss="l1",
-) -> GDResult:
-    """The loop behind the three methods, which validates their arguments. ``V0 is None``
+def _subgradient_loop(op, y, U0, V0, step0, decay, iters, options, loss="l1") -> GDResult:
+    """The three methods, which validate their arguments here; ``options`` are their
+    ``(truth, record_every, metrics, divergence_factor, progress)``. ``V0 is None``
     selects the symmetric model ``U U^T``. ``loss="l1"``: ``(1/√m) ||r||_1`` with weights
     ``w = sign(r)/√m``; ``loss="l2"``: ``1/2 ||r||^2`` (asymmetric) or ``1/4 ||r||^2``
     (symmetric) with ``w = r`` resp. ``r/2``. The step uses ``G = A*(w)``: ``(G V, G^T U)``
     or ``(G + G^T) U``.
     """
+    truth, record_every, metrics, divergence_factor, progress = options
     symmetric = V0 is None
     check_operator(op, square=symmetric)
     y, U, V = check_factors(op, y, U0, V0)

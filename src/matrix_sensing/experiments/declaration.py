@@ -1,12 +1,19 @@
 """One declaration per experiment: each parameter's name, type, allowed range, description
 and its values at the CI and the paper scale.
 
-An experiment module ends with ``DECLARATION = declare(experiment, Parameter(...), ...)``,
-in the spirit of scikit-learn's ``_parameter_constraints``. Everything else that states a
-parameter is derived from it: the claims' scales (``Claim.params``), the command line's
-types, ranges and checks (``matrix_sensing.parameters``), and each claim notebook's
-``parameters`` cell and paper-scale file ``notebooks/params/<notebook>_paper.yaml``
-(written by ``tools/sync_parameters.py``, ``make parameters``).
+An experiment module ends with ``DECLARATION = declare(experiment, Parameter(...), ...)``
+(one ``declare`` per experiment where a module has several), in the spirit of
+scikit-learn's ``_parameter_constraints``. Everything else that states a parameter is derived
+from it: the claims' scales (``Claim.params``), the command line's types, ranges and checks
+(``matrix_sensing.parameters``), and each claim notebook's ``parameters`` cell and
+paper-scale file ``notebooks/params/<notebook>_paper.yaml`` (written by
+``tools/sync_parameters.py``, ``make parameters``).
+
+A notebook that runs several experiments takes the union of their parameters. Where they
+share a name with one meaning, each declares it with the same :class:`Parameter` object and
+the notebook has one value for it; where a name means something else in each (P1-P3's
+``n``, ``m``), each declaration gives a ``suffix`` and the notebook takes the name with it
+(``m_p1`` is the ``m`` of P1's experiment, :meth:`Declaration.arguments`).
 
 :func:`declare` checks the declaration at import: every keyword parameter of the experiment
 without a default (``seed`` aside) is declared and nothing else is, and both scales lie in
@@ -19,8 +26,9 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 SCALES = ("ci", "paper")
@@ -207,10 +215,13 @@ class Parameter:
 @dataclass(frozen=True, repr=False)
 class Declaration:
     """The parameters of one experiment function, in the order of its notebook's
-    ``parameters`` cell; ``scales`` maps ``"ci"`` and ``"paper"`` to ``{name: value}``."""
+    ``parameters`` cell; ``scales`` maps ``"ci"`` and ``"paper"`` to ``{name: value}`` (the
+    function's own names). ``suffix`` ("" or such as ``"_p1"``) is appended to every name in
+    the notebook (:attr:`notebook_parameters`)."""
 
     experiment: Callable
     parameters: tuple[Parameter, ...]
+    suffix: str = ""
     scales: Mapping[str, Mapping[str, object]] = field(init=False, compare=False)
 
     def __post_init__(self):
@@ -221,6 +232,10 @@ class Declaration:
             isinstance(p, Parameter) for p in self.parameters
         ):
             raise TypeError(f"{what}: parameters must be a tuple of Parameter")
+        if not isinstance(self.suffix, str):
+            raise TypeError(f"{what}: suffix must be '' or such as '_p1', got {self.suffix!r}")
+        if not re.fullmatch(r"(_[a-z0-9]+)?", self.suffix):
+            raise ValueError(f"{what}: suffix must be '' or such as '_p1', got {self.suffix!r}")
         names = [p.name for p in self.parameters]
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:
@@ -246,6 +261,26 @@ class Declaration:
             for scale in SCALES
         }
         object.__setattr__(self, "scales", MappingProxyType(scales))
+
+    @property
+    def notebook_parameters(self) -> tuple[Parameter, ...]:
+        """The parameters as the notebook takes them: each name with :attr:`suffix`."""
+        if not self.suffix:
+            return self.parameters
+        return tuple(replace(p, name=p.name + self.suffix) for p in self.parameters)
+
+    def arguments(self, values: Mapping[str, object]) -> dict:
+        """The experiment's keyword arguments (seed aside) from ``values``, the notebook's
+        parameters by their notebook names (e.g. the notebook's ``globals()``)."""
+        if not isinstance(values, Mapping):
+            raise TypeError(f"values must be a mapping of parameter names, got {values!r}")
+        names = {p.name: p.name + self.suffix for p in self.parameters}
+        missing = [name for name in names.values() if name not in values]
+        if missing:
+            raise ValueError(
+                f"values must give every parameter of {self.experiment.__name__}: missing {missing}"
+            )
+        return {name: values[given] for name, given in names.items()}
 
     def __getitem__(self, name: str) -> Parameter:
         for p in self.parameters:
@@ -280,10 +315,12 @@ def _check_value(p: Parameter, scale: str, what: str) -> None:
 _DECLARATIONS: dict[Callable, Declaration] = {}
 
 
-def declare(experiment: Callable, *parameters: Parameter) -> Declaration:
+def declare(experiment: Callable, *parameters: Parameter, suffix: str = "") -> Declaration:
     """Declare the parameters of ``experiment`` (checked as :class:`Declaration` says) and
-    make the declaration what :func:`declaration_of` returns for it."""
-    declaration = Declaration(experiment, parameters)
+    make the declaration what :func:`declaration_of` returns for it. ``suffix``: appended to
+    each name in the notebook, for an experiment whose names mean something else in the
+    other experiments of its notebook."""
+    declaration = Declaration(experiment, parameters, suffix)
     if experiment in _DECLARATIONS:
         raise ValueError(f"{experiment.__name__} is declared twice")
     _DECLARATIONS[experiment] = declaration
