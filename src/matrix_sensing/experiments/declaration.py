@@ -264,7 +264,7 @@ class Declaration:
 
     @property
     def notebook_parameters(self) -> tuple[Parameter, ...]:
-        """The parameters as the notebook takes them: each name with :attr:`suffix`."""
+        """The parameters as the notebook takes them, each name with ``suffix`` appended."""
         if not self.suffix:
             return self.parameters
         return tuple(replace(p, name=p.name + self.suffix) for p in self.parameters)
