@@ -18,10 +18,12 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --all --builder html -W -n --keep-going
 	@echo "Book built: open file://$(CURDIR)/_build/html/index.html"
 
+# One worker per core (pytest-xdist); the tests that read the built book share one worker, so
+# the book is built once (tests/conftest.py groups them).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -80,7 +81,10 @@ def notebook_record(path: Path) -> list:
                         output["data"][key] = canonical(record).decode()
             outputs.append(output)
         tags = cell.get("metadata", {}).get("tags", [])
-        cells.append((cell.cell_type, cell.source, tags, outputs))
+        source = cell.source
+        if "injected-parameters" in tags:  # where the run kept its checkpoints: its folder
+            source = re.sub(r"(?m)^checkpoints = .*$", "checkpoints = <folder>", source)
+        cells.append((cell.cell_type, source, tags, outputs))
     return cells
 
 

@@ -77,3 +77,13 @@ def problem():
     op = ms.GaussianSensing(M, (N1, N2), seed=1)
     U0, V0 = ms.small_random_init(N1, N2, K, 0.5, seed=2)
     return op, op(truth), U0, V0, truth
+
+
+def pytest_collection_modifyitems(config, items):
+    """Groups for ``pytest -n N --dist loadgroup`` (``make test``): every test that reads the
+    built book runs in one worker, which builds it once; the other tests go by file, so that
+    a module's fixtures (a scratch copy, an installed environment) are made once."""
+    for item in items:
+        reads_the_book = {"built_book", "site"} & set(getattr(item, "fixturenames", ()))
+        group = "book" if reads_the_book else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -1087,6 +1087,46 @@ def _extra_rows():
             {"payload": Bad((None, 3, "abc", [1, 2], {"a": 1}))},
             {"path": "an output file: any path the reader chooses"},
         ),
+        "matrix_sensing.parallel.check_workers": Case(T(workers=1), {"workers": Int(0, high=256)}),
+        "matrix_sensing.parallel.execute": Case(
+            lambda: {"function": abs, "items": [1], "on_result": _ignore, "workers": 1},
+            {"workers": Int(0, high=256)},
+            {
+                "function": "any function of one item: its own errors are raised as they are",
+                "items": "any items of that function",
+                "on_result": "the caller's own function, called with each result",
+                "scheduler": "a Dask scheduler address, refused by Dask itself",
+            },
+        ),
+        "matrix_sensing.experiments.runs.run_seeds": Case(
+            lambda: {
+                "experiment": _tiny_experiment,
+                "params": {},
+                "seeds": [0],
+                "workers": 1,
+                "progress": False,
+            },
+            {
+                "experiment": CALLABLE,
+                "params": Bad((None, 3, "abc", [1, 2])),
+                "seeds": Seq(SEED),
+                "workers": Int(0, high=256),
+                "checkpoints": Bad((3, "", [1], {"a": 1})),
+            },
+            {
+                "scheduler": "a Dask scheduler address, refused by Dask itself",
+                "progress": FLAG,
+            },
+        ),
+        "matrix_sensing.experiments.runs.checkpoint_progress": Case(
+            lambda: {"checkpoints": _scratch() / "checkpoints"},
+            {"checkpoints": Bad((None, 3, "", [1], {"a": 1}))},
+        ),
+        "matrix_sensing.summary.duration": Case(T(seconds=4.0), {"seconds": Real(0.0)}),
+        "matrix_sensing.summary.recorded": Case(
+            lambda: {"scale": "paper", "folder": _scratch()},
+            {"scale": CHOICE, "folder": Bad((3, "", [1], {"a": 1}))},
+        ),
         "matrix_sensing.sweep.configurations": Case(
             T(name="phase-transition", scale="ci"),
             {"name": CHOICE, "scale": CHOICE},
@@ -1122,11 +1162,52 @@ def _extra_rows():
     return rows
 
 
+def _ignore(index, result):
+    pass
+
+
+def _tiny_experiment(*, seed):
+    from matrix_sensing.experiments import small_vs_large_init
+
+    return small_vs_large_init(
+        n1=3,
+        n2=2,
+        r=1,
+        kappa=1.0,
+        m=8,
+        k=2,
+        alpha_small=0.1,
+        alpha_large=0.5,
+        step_small=0.1,
+        step_large=0.1,
+        iters_small=2,
+        iters_large=2,
+        seed=seed,
+    )
+
+
 TABLE.update(_extra_rows())
 
 
 NO_USER_INPUT = {
     "matrix_sensing.cli.main": "the command line: tests/test_bad_input_cli.py",
+    **{
+        f"matrix_sensing.summary.{name}": "reads or writes a summary the package made (from "
+        "the results.json of its runs; a file is read with its checksum verified)"
+        for name in (
+            "entry",
+            "failed_entry",
+            "write",
+            "rows",
+            "table",
+            "total_wall_s",
+            "elapsed_s",
+            "wall_time",
+            "cost_per_seed",
+            "measured_on",
+            "comparison",
+        )
+    },
     "matrix_sensing.sweep.write_table": "writes records run_sweep produced into a folder the "
     "reader chooses",
     "matrix_sensing.claims._registry.ids": "no arguments",

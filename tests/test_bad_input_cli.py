@@ -62,11 +62,11 @@ def _notebooks() -> dict[str, str]:
 
 def _owners() -> dict[tuple[str, str], str]:
     """``(notebook, parameter)`` -> the first claim whose experiment takes the parameter (the
-    notebook's first claim for ``seeds``), by the names of the notebook."""
+    notebook's first claim for ``seeds`` and ``workers``), by the names of the notebook."""
     owners = {}
     for claim_id in claims.ids():
         claim = claims.get(claim_id)
-        for name in [p.name for p in claim.declaration.notebook_parameters] + ["seeds"]:
+        for name in [p.name for p in claim.declaration.notebook_parameters] + ["seeds", "workers"]:
             owners.setdefault((claim.notebook, name), claim_id)
     return owners
 

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matrix_sensing import claims
-from matrix_sensing.parameters import SEEDS
+from matrix_sensing.parameters import EXECUTION_OPTIONS, SEEDS
 
 
 def _tool():
@@ -71,6 +71,12 @@ def test_the_written_files_read_back_as_the_declared_values(notebook):
     }
     paper = yaml.safe_load(sync.paper_yaml(DECLARED[notebook]))
     assert cell.pop("seeds") == SEEDS and paper.pop("seeds") == SEEDS
+    # Where the runs are computed: one process (the notebook's), unless told otherwise.
+    assert cell.pop("workers") == 1 and paper.pop("workers") == 1
+    assert {name: cell.pop(name) for name in EXECUTION_OPTIONS} == {
+        "scheduler": None,
+        "checkpoints": None,
+    }
     shown = [claims.get(c) for c in claims.ids() if claims.get(c).notebook == notebook]
     names = {p.name for c in shown for p in c.declaration.notebook_parameters}
     assert set(cell) == set(paper) == names

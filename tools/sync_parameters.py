@@ -30,7 +30,7 @@ import numpy as np
 
 from matrix_sensing import claims
 from matrix_sensing.experiments.declaration import Parameter
-from matrix_sensing.parameters import claim_parameters
+from matrix_sensing.parameters import EXECUTION_OPTIONS, claim_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 LINE_LENGTH = 100  # ruff's, which also checks the notebooks' code
@@ -114,7 +114,7 @@ def _origin(experiment) -> str:
 
 def cell_source(claim_id: str) -> str:
     """The source of the ``parameters`` cell of the notebook of ``claim_id``: the CI scale
-    of its experiments' declarations and the seeds."""
+    of its experiments' declarations, the seeds and where the runs are computed."""
     header = _comment(
         f"CI scale of {_experiments(claim_id)}, written by tools/sync_parameters.py: change "
         "the declaration, then `make parameters`."
@@ -122,7 +122,8 @@ def cell_source(claim_id: str) -> str:
     assignments = [
         (f"{p.name} = {_literal(p.default, python_number)}", p) for p in claim_parameters(claim_id)
     ]
-    return "\n".join(header + _lines(assignments))
+    options = [f"{name} = {value!r}  # {text}" for name, (value, text) in EXECUTION_OPTIONS.items()]
+    return "\n".join(header + _lines(assignments) + options)
 
 
 def paper_yaml(claim_id: str) -> str:

@@ -2,18 +2,12 @@
 Xie, COLT 2023): matrix sensing by factorized gradient descent from small initialization.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from . import claims, experiments, metrics
+from ._version import __version__
 from .initialization import small_random_init
 from .operators import EntrySampling, GaussianSensing, RankOneSensing
 from .solvers import DivergenceError, GDResult, factorized_gd
 from .targets import linear_spectrum, low_rank_target, psd_target
-
-try:
-    __version__ = version("matrix-sensing")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0+unknown"
 
 __all__ = [
     "DivergenceError",

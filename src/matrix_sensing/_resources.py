@@ -42,3 +42,16 @@ def notebook_path(notebook: str) -> Path:
     if not path.is_file():
         raise NotebooksMissing(f"notebook {notebook} is not in {path.parent}")
     return path
+
+
+MEASUREMENTS = "_measurements"
+
+
+def measurements_folder() -> Path | None:
+    """The folder of recorded measurements (``benchmarks/results`` of the repository, shipped
+    in the package as ``_measurements`` the way the notebooks are), or None if absent."""
+    shipped = files(__package__) / MEASUREMENTS
+    if isinstance(shipped, Path) and shipped.is_dir():
+        return shipped.resolve()
+    clone = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+    return clone if clone.is_dir() else None

@@ -115,7 +115,7 @@ def environment() -> dict:
     import llvmlite
     import numba
 
-    from . import __version__
+    from ._version import __version__
 
     return {
         "package": "matrix-sensing",

@@ -15,20 +15,16 @@ says what is still to do and ``write_table`` collects the results into one ``tab
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import signal
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from . import _validation as check
-from . import provenance
+from . import parallel, provenance
 from .experiments import spawn_seeds
 from .initialization import small_random_init
 from .operators import GaussianSensing
@@ -173,38 +169,8 @@ def pending(name: str, configs: list[dict], out) -> list[dict]:
     return [c for c in configs if not _done(out / f"{config_key(name, c)}.json", name, c)]
 
 
-def _ignore_sigint() -> None:
-    # Worker processes leave Ctrl-C to the parent, which stops them (no traceback per worker).
-    # They are born with SIGINT blocked (see _execute): a Ctrl-C that arrived in between is
-    # pending, and ignoring it discards it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-
-
-@contextlib.contextmanager
-def _sigint_blocked():
-    """Hold SIGINT while worker processes are created. Between fork and the initializer a
-    child runs Python code (e.g. ``random``'s at-fork reseeding); a Ctrl-C landing there
-    printed an "Exception ignored ... KeyboardInterrupt" traceback. Children inherit the
-    mask; the parent gets a pending Ctrl-C when the block ends."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Stop a process pool now, running tasks included (interrupt or error in the parent)."""
-    pool.shutdown(wait=False, cancel_futures=True)
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join()
-
-
-def _run_one(name: str, config: dict) -> tuple[dict, dict, str, str]:
+def _run_one(task: tuple[str, dict]) -> tuple[dict, dict, str, str]:
+    name, config = task
     function = SWEEPS[name][0]
     started = provenance.now()
     result = function(**config)
@@ -224,12 +190,12 @@ def run_sweep(
 
     ``scheduler``: a Dask scheduler address (``tcp://host:port``) or a
     ``distributed.Client``; None runs in local processes (``workers`` of them, default the
-    number of CPUs; ``workers=0`` runs in this process). Returns the records of every
-    configuration (done before or now), in the order of ``configs``.
+    number of CPUs; 0 or 1 run in this process), as :func:`matrix_sensing.parallel.execute`
+    does. Returns the records of every configuration (done before or now), in the order of
+    ``configs``.
     """
     check.choice("sweep", name, SWEEPS)
-    if workers is not None:
-        check.integer("workers", workers, minimum=0)
+    parallel.check_workers(workers)
     with provenance.exclusive(out) as folder:
         return _run_locked(name, configs, folder, scheduler, workers, progress)
 
@@ -260,41 +226,14 @@ def _run_locked(name, configs, out: Path, scheduler, workers, progress) -> list[
             )
             bar.update()
 
-        if todo:
-            _execute(name, todo, save, scheduler, workers)
-    return [_read_record(out / f"{config_key(name, c)}.json", name, c) for c in configs]
-
-
-def _execute(name, todo, save, scheduler, workers) -> None:
-    """Run ``todo`` and ``save`` each result (in this process) as soon as it arrives."""
-    if scheduler is not None:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
-
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
-        try:
-            futures = [client.submit(_run_one, name, c, pure=False) for c in todo]
-            for future in dask_completed(futures):
-                save(*future.result())
-        finally:
-            if client is not scheduler:
-                client.close()
-    elif workers == 0:
-        for config in todo:
-            save(*_run_one(name, config))
-    else:
-        pool = ProcessPoolExecutor(
-            max_workers=workers or os.cpu_count(), initializer=_ignore_sigint
+        parallel.execute(
+            _run_one,
+            [(name, c) for c in todo],
+            lambda _, outcome: save(*outcome),
+            workers=workers,
+            scheduler=scheduler,
         )
-        try:
-            with _sigint_blocked():  # the pool starts its processes on submit
-                futures = [pool.submit(_run_one, name, c) for c in todo]
-            for future in as_completed(futures):
-                save(*future.result())
-        except BaseException:
-            _stop_workers(pool)
-            raise
-        pool.shutdown()
+    return [_read_record(out / f"{config_key(name, c)}.json", name, c) for c in configs]
 
 
 def records_table(records: list[dict]) -> dict[str, np.ndarray]:

@@ -1,5 +1,11 @@
 """``matrix-sensing run``: execute a claim's notebook with papermill, print its verdict and
-write the run's results folder (see :mod:`matrix_sensing.cli` for what a folder holds when)."""
+write the run's results folder (see :mod:`matrix_sensing.cli` for what a folder holds when);
+``run --all`` is :mod:`._all`.
+
+The notebook keeps each finished run in ``<out>/checkpoints`` while it works
+(:func:`matrix_sensing.experiments.run_seeds`): the progress bar counts them, and the same
+command after an interruption resumes from them. They are removed once the notebook has
+finished."""
 
 from __future__ import annotations
 
@@ -14,15 +20,29 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .. import claims, provenance
+from .. import claims, experiments, provenance, summary
 from .._resources import NotebooksMissing, notebook_path
 from ..parameters import ParameterError, claim_parameters, notebook_values
 from ._base import EXIT_FAIL, EXIT_PASS, Interrupted, UsageError
+from ._progress import polled_bar
+
+CHECKPOINTS = "checkpoints"
 
 
 def add_parser(sub) -> None:
     run = sub.add_parser("run", help="execute a claim's notebook and print its verdict")
-    run.add_argument("claim", help="claim id, e.g. M1 (see `list`)")
+    run.add_argument("claim", nargs="?", help="claim id, e.g. M1 (see `list`)")
+    run.add_argument(
+        "--all",
+        action="store_true",
+        help="every claim: one folder per notebook and a summary table (resumes)",
+    )
+    run.add_argument(
+        "--only",
+        nargs="+",
+        metavar="CLAIM",
+        help="with --all: only the notebooks of these claims",
+    )
     run.add_argument(
         "-p",
         "--param",
@@ -39,7 +59,18 @@ def add_parser(sub) -> None:
         help="parameter set to start from (default: ci)",
     )
     run.add_argument("--seeds", nargs="+", metavar="SEED", help="seeds to run (default 0 1 2 3 4)")
-    run.add_argument("--out", type=Path, help="output folder (default: results/<claim>-<scale>)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        help="processes running the seeds side by side (default 1); with --all: notebooks "
+        "side by side",
+    )
+    run.add_argument("--scheduler", help="Dask scheduler address for the seeds, tcp://host:port")
+    run.add_argument(
+        "--out",
+        type=Path,
+        help="output folder (default: results/<claim>-<scale>, with --all results/all-<scale>)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -48,6 +79,8 @@ def _parameters(args) -> dict:
         claim = claims.get(args.claim)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if getattr(args, "workers", None) is not None:
+        args.param = [*args.param, ("workers", str(args.workers))]
     specs = {p.name: p for p in claim_parameters(claim.id)}
     # The notebook's parameters cell holds the CI scale: only another scale is passed in full.
     values = notebook_values(claim.id, args.scale) if args.scale != "ci" else {}
@@ -70,6 +103,25 @@ def _parameters(args) -> dict:
         except ParameterError as exc:
             raise UsageError(str(exc)) from None
     return values
+
+
+def _announce(args, claim, values: dict) -> None:
+    """What the run will cost, from the recorded run of every claim at this scale."""
+    if args.quiet:
+        return
+    recorded = summary.recorded(args.scale)
+    per_seed = summary.cost_per_seed(recorded, Path(claim.notebook).stem)
+    if per_seed is None:
+        return
+    seeds = len(values.get("seeds", notebook_values(claim.id, args.scale)["seeds"]))
+    workers = values.get("workers", 1) if args.scheduler is None else None
+    side = f"; {workers} workers share that" if workers and workers > 1 else ""
+    print(
+        f"{claim.notebook}: {seeds} seeds at {args.scale} scale, about "
+        f"{summary.duration(per_seed * seeds)} of work when measured "
+        f"({summary.measured_on(recorded)}){side}",
+        file=sys.stderr,
+    )
 
 
 def _glued(nb, key: str):
@@ -97,6 +149,16 @@ def _figures(nb, folder: Path) -> list[Path]:
 
 
 def command(args) -> int:
+    if args.all:
+        if args.claim is not None:
+            raise UsageError(f"give a claim id or --all, not both (got {args.claim} and --all)")
+        from . import _all
+
+        return _all.command(args)
+    if args.claim is None:
+        raise UsageError("give a claim id (see `list`) or --all")
+    if args.only is not None:
+        raise UsageError("--only chooses claims for --all; for one claim give its id alone")
     values = _parameters(args)
     claim = claims.get(args.claim)
     try:
@@ -118,8 +180,15 @@ def command(args) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         complete = (out / "results.json").is_file()
         kept = "the previous complete run is kept there" if complete else "no results.json"
+        done, asked = experiments.checkpoint_progress(out / CHECKPOINTS)
+        resume = (
+            f"; {done} of {asked} runs are kept in {out / CHECKPOINTS}, the same command "
+            "resumes from them"
+            if done
+            else ""
+        )
         raise Interrupted(
-            f"run of {args.claim} stopped before it finished; {out}: {kept}"
+            f"run of {args.claim} stopped before it finished; {out}: {kept}{resume}"
         ) from None
 
 
@@ -146,19 +215,30 @@ def _run_and_write(args, values, claim, notebook: Path, out: Path, scratch: Path
     from ..kernel_settings import kernel_config
 
     executed = scratch / notebook.name
+    checkpoints = (out / CHECKPOINTS).resolve()
+    options = {"checkpoints": str(checkpoints)}
+    if args.scheduler is not None:
+        options["scheduler"] = args.scheduler
+    _announce(args, claim, values)
     started = provenance.now()
     error = None
     previous = signal.signal(signal.SIGINT, _stop_kernel_and_interrupt)
     try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(executed),
-            parameters=values,
-            cwd=str(notebook.parent),
-            progress_bar=not args.quiet,
-            kernel_name="python3",
-            config=kernel_config(),
-        )
+        with polled_bar(
+            lambda: experiments.checkpoint_progress(checkpoints),
+            desc=f"{args.claim} ({args.scale} scale)",
+            unit="run",
+            disable=args.quiet,
+        ):
+            papermill.execute_notebook(
+                str(notebook),
+                str(executed),
+                parameters={**values, **options},
+                cwd=str(notebook.parent),
+                progress_bar=False,
+                kernel_name="python3",
+                config=kernel_config(),
+            )
     except papermill.PapermillExecutionError as exc:
         if exc.ename == "KeyboardInterrupt":  # the kernel was interrupted, not this process
             raise KeyboardInterrupt from None
@@ -167,6 +247,8 @@ def _run_and_write(args, values, claim, notebook: Path, out: Path, scratch: Path
         if signal.getsignal(signal.SIGINT) is _stop_kernel_and_interrupt:
             signal.signal(signal.SIGINT, previous)
     finished = provenance.now()
+    # Kept only to resume an interrupted run: a finished one (even failed) starts afresh.
+    shutil.rmtree(checkpoints, ignore_errors=True)
     if error is not None and error.ename in ("ValueError", "TypeError", "ParameterError"):
         raise UsageError(f"bad parameter: {error.evalue}")
     # From here on `out` is rewritten: results.json goes first (no complete run while the

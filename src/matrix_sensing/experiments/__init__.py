@@ -8,5 +8,14 @@ others, and the same parameters and seed give the same numbers bit for bit.
 
 from ._common import Run, check_seeds, sensing_problem, spawn_seeds
 from .initialization_scale import small_vs_large_init
+from .runs import checkpoint_progress, run_seeds
 
-__all__ = ["Run", "check_seeds", "sensing_problem", "small_vs_large_init", "spawn_seeds"]
+__all__ = [
+    "Run",
+    "check_seeds",
+    "checkpoint_progress",
+    "run_seeds",
+    "sensing_problem",
+    "small_vs_large_init",
+    "spawn_seeds",
+]
