@@ -79,11 +79,22 @@ def problem():
     return op, op(truth), U0, V0, truth
 
 
+# Modules whose tests share an expensive module fixture (an installed environment, a claim's
+# run, the benchmark's data): their tests run in one worker, which makes it once.
+SHARED_FIXTURE_MODULES = {
+    "test_installed_package.py",
+    "test_cli.py",
+    "test_explore.py",
+    "test_benchmarks.py",
+}
+
+
 def pytest_collection_modifyitems(config, items):
     """Groups for ``pytest -n N --dist loadgroup`` (``make test``): every test that reads the
-    built book runs in one worker, which builds it once; the other tests go by file, so that
-    a module's fixtures (a scratch copy, an installed environment) are made once."""
+    built book runs in one worker, which builds it once; so do the tests of each module of
+    SHARED_FIXTURE_MODULES; any other test goes to whichever worker is free."""
     for item in items:
-        reads_the_book = {"built_book", "site"} & set(getattr(item, "fixturenames", ()))
-        group = "book" if reads_the_book else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+        if {"built_book", "site"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("book"))
+        elif item.path.name in SHARED_FIXTURE_MODULES:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))

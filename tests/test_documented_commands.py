@@ -15,7 +15,9 @@ suit the test:
 - Paper scale: ``--scale paper`` becomes ``--scale ci --seeds 0`` for ``run`` and ``--scale
   smoke`` (the sweep's seconds-long grid) for ``sweep``; ``-f notebooks/params/<nb>_paper.yaml``
   becomes a file with the registry's CI-scale parameters of that notebook and seed 0. (The
-  book build and nbval already run every notebook at CI scale on seeds 0-4.)
+  book build already runs every notebook at CI scale on seeds 0-4, and nbval compares its
+  verdicts.) ``run --all`` runs the notebook of one claim, N8's, the cheapest (``--only
+  N8``): tests/test_parallel_runs.py runs it over several notebooks, with a resume.
 - ``pip install "matrix-sensing[notebooks] @ git+<repository URL>"`` and the commands of the
   ``matrix-sensing`` program it installs run in tests/test_installed_package.py: a fresh
   environment outside the clone, installed from the clone (``git+file://``) instead of the
@@ -127,6 +129,9 @@ def _swap(words: tuple[str, ...], folder: Path, scheduler: str | None) -> tuple[
             stem = Path(following).name.removesuffix("_paper.yaml")
             words[i + 1] = str(_ci_parameter_file(stem, folder))
             rules.append("paper parameter file -> CI-scale parameters")
+        elif word == "--all" and "run" in words and "--only" not in words:
+            words += ["--only", "N8"]
+            rules.append("every claim -> the notebook of N8")
         elif word == "--scheduler" and following.startswith("tcp://"):
             assert scheduler, "a scheduler command needs the local cluster"
             words[i + 1] = scheduler

@@ -19,7 +19,7 @@ from .._version import __version__
 from ..solvers import GDResult
 from ._common import Run, check_seeds
 
-#: In a checkpoints folder: the keys of the runs a call asked for (for a progress count).
+#: The file of a checkpoints folder that lists the keys of the runs a call asked for.
 TASKS_FILE = "tasks.json"
 
 
