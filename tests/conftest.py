@@ -89,6 +89,7 @@ SHARED_FIXTURE_MODULES = {
 }
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     """Groups for ``pytest -n N --dist loadgroup`` (``make test``): every test that reads the
     built book runs in one worker, which builds it once; so do the tests of each module of

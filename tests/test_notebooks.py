@@ -1,9 +1,9 @@
 """Every notebook measures a registered claim (or is a showcase) and keeps only its verdict
 outputs, and papermill runs them (or fails clearly).
 
-nbval itself runs over notebooks/ as part of the suite (see addopts in pyproject.toml); the
-parameters cells and paper-scale files are generated from the experiments' declarations
-(tests/test_parameters_sync.py).
+nbval compares the verdict cells of the book build's execution of every notebook
+(tests/test_verdict_cells.py); the parameters cells and paper-scale files are generated from
+the experiments' declarations (tests/test_parameters_sync.py).
 """
 
 from __future__ import annotations

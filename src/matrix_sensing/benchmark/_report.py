@@ -11,8 +11,10 @@ from ._timers import series_bound_ms
 
 
 def latest(folder) -> tuple[Path, dict] | None:
-    """The newest results file in ``folder`` and its content (checksum verified), or None."""
-    files = sorted(Path(folder).glob("*.json"))
+    """The newest benchmark results file (``<date>.json``) in ``folder`` and its content
+    (checksum verified), or None. (The folder also holds the recorded runs of every claim,
+    ``claims-<scale>-<date>.json``: :mod:`matrix_sensing.summary`.)"""
+    files = sorted(Path(folder).glob("[0-9]*.json"))
     return (files[-1], read_json(files[-1])) if files else None
 
 
