@@ -19,11 +19,11 @@ book: $(STAMP)
 	@echo "Book built: open file://$(CURDIR)/_build/html/index.html"
 
 # One worker per core (pytest-xdist); the tests that read the built book share one worker, so
-# the book is built once (tests/conftest.py groups them).
+# the book is built once (tests/conftest.py says which tests go together).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python -m pytest -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

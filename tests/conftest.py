@@ -79,23 +79,52 @@ def problem():
     return op, op(truth), U0, V0, truth
 
 
-# Modules whose tests share an expensive module fixture (an installed environment, a claim's
-# run, the benchmark's data): their tests run in one worker, which makes it once.
-SHARED_FIXTURE_MODULES = {
-    "test_installed_package.py",
-    "test_cli.py",
+# How `make test` shares the tests among its workers (pytest -n, pytest-xdist): the tests that
+# read the built book all go to one worker, which builds it once (they come first, so that
+# the build starts at once); the tests of a module with an expensive module fixture (an
+# installed environment, a claim's run, the benchmark's data) go to one worker, which makes
+# it once; any other test goes to whichever worker is free. (xdist's own `--dist loadgroup`
+# does not group anything under pytest 9, whose node ids it can no longer rename.)
+BOOK_FILES = {
+    "test_api_reference.py",
+    "test_book.py",
+    "test_citation.py",
     "test_explore.py",
-    "test_benchmarks.py",
+    "test_golden_values.py",
+    "test_offline_and_stale.py",
+    "test_site_links.py",
+    "test_verdict_cells.py",
 }
+BOOK_TESTS = {"tests/test_documented_commands.py::test_make_book_as_written_builds_the_book"}
+SHARED_FIXTURE_MODULES = {"test_installed_package.py", "test_cli.py", "test_benchmarks.py"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def worker_scope(nodeid: str) -> str:
+    """The unit of work a test belongs to: ``"book"``, its module, or itself."""
+    path = nodeid.split("::")[0]
+    if Path(path).name in BOOK_FILES or nodeid.split("[")[0] in BOOK_TESTS:
+        return "book"
+    return path if Path(path).name in SHARED_FIXTURE_MODULES else nodeid
+
+
 def pytest_collection_modifyitems(config, items):
-    """Groups for ``pytest -n N --dist loadgroup`` (``make test``): every test that reads the
-    built book runs in one worker, which builds it once; so do the tests of each module of
-    SHARED_FIXTURE_MODULES; any other test goes to whichever worker is free."""
+    """The tests that read the built book first; a test that reads it and is not in the book's
+    scope is an error here, not a second build in another worker."""
     for item in items:
         if {"built_book", "site"} & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group("book"))
-        elif item.path.name in SHARED_FIXTURE_MODULES:
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
+            if worker_scope(item.nodeid) != "book":
+                raise pytest.UsageError(
+                    f"{item.nodeid} reads the built book: add it to BOOK_TESTS in conftest.py"
+                )
+    items.sort(key=lambda item: worker_scope(item.nodeid) != "book")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's scheduling by scope, with the scopes of :func:`worker_scope`."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByWorkerScope(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_scope(nodeid)
+
+    return ByWorkerScope(config, log)
