@@ -1124,8 +1124,12 @@ def _extra_rows():
         ),
         "matrix_sensing.summary.duration": Case(T(seconds=4.0), {"seconds": Real(0.0)}),
         "matrix_sensing.summary.recorded": Case(
-            lambda: {"scale": "paper", "folder": _scratch()},
-            {"scale": CHOICE, "folder": Bad((3, "", [1], {"a": 1}))},
+            lambda: {"scale": "paper", "folder": _scratch(), "workers": 1},
+            {
+                "scale": CHOICE,
+                "folder": Bad((3, "", [1], {"a": 1})),
+                "workers": Bad((0, -1, 1.5, "abc", [1], True)),
+            },
         ),
         "matrix_sensing.sweep.configurations": Case(
             T(name="phase-transition", scale="ci"),

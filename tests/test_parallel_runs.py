@@ -256,15 +256,21 @@ def test_summary_table_and_costs(tmp_path):
     data = provenance.read_json(path)
     table = (tmp_path / "summary.md").read_text()
     assert "| M1 | PASS 2/2 | test_error = 0.0001 (<= 0.001) | ×10 | 2 min 10 s |" in table
-    assert "| N8 | ERROR | exit 1: DivergenceError | – | 5 s |" in table
+    assert "| N8 | ERROR | exit 1: DivergenceError | – | 5.0 s |" in table
     assert summary.total_wall_s(data) == 135.0
-    recorded = tmp_path / "claims-paper-2026-01-01.json"
+    recorded = tmp_path / "claims-paper-2026-01-01-workers2.json"
     recorded.write_bytes(path.read_bytes())
-    found = summary.recorded("paper", tmp_path)
+    assert summary.recorded("paper", tmp_path) is None  # by default, a run one at a time
+    found = summary.recorded("paper", tmp_path, workers=2)
     assert summary.cost_per_seed(found, "m1_m2_small_vs_large_init") == 65.0
     assert summary.cost_per_seed(found, "n8_nystrom") is None
     assert summary.recorded("ci", tmp_path) is None
-    assert [summary.duration(s) for s in (4.4, 61, 3725)] == ["4 s", "1 min 01 s", "1 h 02 min"]
+    assert [summary.duration(s) for s in (4.44, 42.4, 61, 3725)] == [
+        "4.4 s",
+        "42 s",
+        "1 min 01 s",
+        "1 h 02 min",
+    ]
 
 
 def test_list_quotes_the_recorded_wall_time_per_seed(capsys):
@@ -332,7 +338,15 @@ def test_run_all_stops_on_ctrl_c_and_resumes(tmp_path):
     out = tmp_path / "all"
     args = [sys.executable, "-m", "matrix_sensing", "run", "--all", "--only", "N8", "M1"]
     args += ["--seeds", "0", "1", "--out", str(out), "--quiet"]
-    proc = subprocess.Popen(args, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    # As from a terminal: SIGINT at its default (an xdist worker ignores it, and a child
+    # would inherit that).
+    proc = subprocess.Popen(
+        args,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 300
     # Wait until a run of M1's notebook is kept, then interrupt.
     while not list(out.glob("m1_m2_small_vs_large_init/checkpoints/*.json"))[1:]:

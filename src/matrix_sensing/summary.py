@@ -155,8 +155,11 @@ def table(summary: Mapping) -> str:
 
 
 def duration(seconds: float) -> str:
-    """``"42 s"``, ``"3 min 05 s"``, ``"1 h 02 min"``."""
-    seconds = round(check.real("seconds", seconds, minimum=0.0))
+    """``"4.4 s"``, ``"42 s"``, ``"3 min 05 s"``, ``"1 h 02 min"``."""
+    seconds = check.real("seconds", seconds, minimum=0.0)
+    if seconds < 9.95:
+        return f"{seconds:.1f} s"
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
     minutes, seconds = divmod(seconds, 60)
@@ -172,6 +175,8 @@ def recorded(scale: str, folder=None, *, workers: int | None = 1) -> dict | None
     (None: any), read with its checksum verified; None if there is none. The default, one
     at a time, is the one whose wall times are a notebook's cost alone."""
     check.choice("scale", scale, SCALES)
+    if workers is not None:
+        check.integer("workers", workers, minimum=1)
     if folder is not None and (not isinstance(folder, str | os.PathLike) or not str(folder)):
         raise TypeError(f"folder must be a folder path, got {folder!r}")
     folder = Path(folder) if folder is not None else measurements_folder()
