@@ -198,6 +198,8 @@ def test_list_shows_the_claims_and_the_installed_notebooks(installed):
     assert "M1   " in proc.stdout and "notebooks/m1_m2_small_vs_large_init.ipynb" in proc.stdout
     folder = Path(proc.stdout.rstrip().splitlines()[-1].split(": ", 1)[1])
     assert folder.is_relative_to(installed.venv) and (folder / NOTEBOOK).is_file()
+    # The recorded costs ship with the package: list quotes them outside any clone.
+    assert "wall time per seed: ci " in proc.stdout and "not measured" not in proc.stdout
 
 
 def test_run_reruns_a_claim_outside_any_clone(installed):

@@ -175,8 +175,9 @@ class Crawl:
 UNTHROTTLED = {"LinkChecker": "local test server"}
 
 
-def crawl(site: Path, prefix: str, workdir: Path) -> Crawl:
-    """Serve ``site`` under ``prefix`` on 127.0.0.1 and check every link from its front page."""
+def crawl(site: Path, prefix: str, workdir: Path, threads: int = 2) -> Crawl:
+    """Serve ``site`` under ``prefix`` on 127.0.0.1 and check every link from its front page
+    with ``threads`` checking threads."""
     assert LINKCHECKER.is_file(), f"{LINKCHECKER} is missing: it is pinned in requirements.txt"
     with _serve.serve(site, prefix, headers=UNTHROTTLED) as start:
         origin = start.removesuffix(prefix) + "/"
@@ -206,7 +207,7 @@ def crawl(site: Path, prefix: str, workdir: Path) -> Crawl:
                 "--verbose",
                 "--no-status",
                 "--threads",
-                "2",
+                str(threads),
                 "--no-follow-url",
                 "#",
                 start,
@@ -248,15 +249,18 @@ def test_the_crawl_finds_broken_links_missing_anchors_and_escapes_from_the_sub_p
         )
     )
     (site / "book" / "a.html").write_text(_page('<h1 id="here">A</h1><a href="../">up</a>'))
-    found = crawl(site, "/repo/", tmp_path)
+    # One thread: on a loaded machine (two fresh-clone runs of 2026-12-06 out of three) the
+    # two-thread crawl once reported a.html#nowhere without its "Anchor not found" warning.
+    found = crawl(site, "/repo/", tmp_path, threads=1)
     assert found.pages() == {"index.html", "book/a.html"}
     assert sorted(b.split(" (in ")[0] for b in found.broken()) == [
         found.start.removesuffix("/repo/") + "/book/a.html",
         found.start + "book/gone.html",
     ]
+    nowhere = [c for c in found.checked if c.real.endswith("#nowhere")]
     assert [m.split(" (in ")[0] for m in found.missing_anchors()] == [
         found.start + "book/a.html#nowhere"
-    ]
+    ], nowhere
     assert {c.result for c in found.checked if "example.invalid" in c.real} == {"filtered"}
 
 

@@ -35,10 +35,10 @@ def command(args) -> int:
         folder = notebooks_folder()
     except NotebooksMissing as exc:
         raise UsageError(str(exc)) from None
-    print(f"notebooks (paper-scale parameter files in params/): {folder}")
     for scale, found in recorded.items():
         if found is not None:
             print(f"wall times at {scale} scale: `run --all` of {summary.measured_on(found)}")
+    print(f"notebooks (paper-scale parameter files in params/): {folder}")
     return EXIT_PASS
 
 
