@@ -1205,7 +1205,6 @@ NO_USER_INPUT = {
             "rows",
             "table",
             "total_wall_s",
-            "elapsed_s",
             "wall_time",
             "cost_per_seed",
             "measured_on",

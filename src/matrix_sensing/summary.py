@@ -116,11 +116,6 @@ def total_wall_s(summary: Mapping) -> float:
     return sum(e["wall_s"] for e in summary["notebooks"])
 
 
-def elapsed_s(summary: Mapping) -> float:
-    """From the start of the run to its end (several notebooks side by side count once)."""
-    return wall_time(summary)
-
-
 def wall_time(record: Mapping) -> float:
     """Seconds from the start to the end of what a results file (``summary.json``, a run's
     ``results.json``) records, to the second."""
@@ -149,7 +144,7 @@ def table(summary: Mapping) -> str:
     lines += [
         "",
         f"Notebooks one after another: {duration(total_wall_s(summary))}; this run, start "
-        f"to end: {duration(elapsed_s(summary))}.",
+        f"to end: {duration(wall_time(summary))}.",
     ]
     return "\n".join(lines)
 
@@ -200,7 +195,7 @@ def recorded(scale: str, folder=None, *, workers: int | None = 1) -> dict | None
 def comparison(one_at_a_time: Mapping, side_by_side: Mapping) -> str:
     """How much faster the run with several notebooks side by side went than the run of the
     same claims one at a time, and whether every measured value is the same in both."""
-    first, second = elapsed_s(one_at_a_time), elapsed_s(side_by_side)
+    first, second = wall_time(one_at_a_time), wall_time(side_by_side)
     workers = side_by_side["provenance"]["params"].get("workers")
     same = _measured(one_at_a_time) == _measured(side_by_side)
     return (

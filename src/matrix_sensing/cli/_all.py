@@ -52,8 +52,8 @@ def command(args) -> int:
 
 
 def _notebooks(only) -> dict[str, str]:
-    """``notebook stem -> its first claim``, in the order of the claims: every notebook, or
-    those of the claims ``only``."""
+    """``notebook stem -> its first claim`` (which names it to ``run``), in the order of the
+    claims: every notebook, or those of the claims ``only``."""
     for claim_id in only or ():
         try:
             claims.get(claim_id)
@@ -138,6 +138,7 @@ def _run_all(args, notebooks: dict[str, str], out: Path, workers: int, expected)
 
         def run(stem: str) -> None:
             claim_id = notebooks[stem]
+            claim = claims.get(claim_id)
             command = [sys.executable, "-m", "matrix_sensing", "run", claim_id, "--scale"]
             command += [args.scale, "--out", str(out / stem), "--quiet"]
             if args.seeds is not None:
@@ -164,8 +165,9 @@ def _run_all(args, notebooks: dict[str, str], out: Path, workers: int, expected)
                 return
             else:
                 message = (stderr.strip().splitlines() or ["no output"])[-1]
+                shown = [c for c in claims.ids() if claims.get(c).notebook == claim.notebook]
                 entries[stem] = summary.failed_entry(
-                    stem, _claims_of(stem), wall, f"exit {proc.returncode}: {message}"
+                    stem, shown, wall, f"exit {proc.returncode}: {message}"
                 )
                 bar.write(f"{stem} ({summary.duration(wall)}): no verdict, {message}")
 
@@ -193,7 +195,3 @@ def _run_all(args, notebooks: dict[str, str], out: Path, workers: int, expected)
     print(f"summary written to {written} and {out / 'summary.md'}", file=sys.stderr)
     passed = all(v["passed"] for e in ordered for v in e["verdicts"])
     return EXIT_PASS if passed and all(e["verdicts"] for e in ordered) else EXIT_FAIL
-
-
-def _claims_of(stem: str) -> list[str]:
-    return [c for c in claims.ids() if Path(claims.get(c).notebook).stem == stem]
