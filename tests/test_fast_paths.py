@@ -477,3 +477,67 @@ def test_single_run_input_errors(escaping_problem):
         ms.factorized_gd(op, y, U0, V0, 0.1, 3, truth=(np.ones((7, 1)), R))
     with pytest.raises(ValueError, match=r"^truth must be a non-zero matrix"):
         ms.factorized_gd(op, y, U0, V0, 0.1, 3, truth=(L, 0 * R))
+
+
+# the history recorded inside the compiled loop --------------------------------------------
+
+
+@pytest.mark.parametrize("runs", [None, 3])
+@pytest.mark.parametrize(("record_every", "progress"), [(1, False), (7, False), (1, True)])
+@pytest.mark.parametrize("truth_form", ["array", "factors", None])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_history_recorded_in_compiled_code_is_the_python_record(
+    escaping_problem, runs, record_every, progress, truth_form, dtype
+):
+    """Without metrics the compiled loop records loss, imbalance and test error itself; a
+    metric sends the same run through the driver's Python record. Same iterations, same
+    iterates bit for bit, and the same values up to rounding (the imbalance there is numpy's
+    SVD, here a Householder reduction and bisection; the test error there from factors)."""
+    op, y, truth, k = escaping_problem
+    n1, n2 = op.shape
+    if runs is None:
+        U0, V0, steps = *ms.small_random_init(n1, n2, k, 1e-3, seed=4), 0.25
+    else:
+        U0, V0 = stacked_init(n1, n2, k, [1e-3, 1e-2, 1e-4], seed=4)
+        steps = [0.25, 0.2, 0.25]
+    if truth_form == "factors":
+        L, S, Rt = np.linalg.svd(truth)
+        truth = (L[:, :2] * S[:2], Rt[:2].T)
+    elif truth_form is None:
+        truth = None
+    options = dict(truth=truth, record_every=record_every, dtype=dtype, progress=progress)
+    inside = ms.factorized_gd(op, y, U0, V0, steps, 200, **options)
+    python = ms.factorized_gd(op, y, U0, V0, steps, 200, metrics={"one": lambda U, V: 1}, **options)
+    if runs is None:
+        inside, python = [inside], [python]
+    for fast, slow in zip(inside, python, strict=True):
+        np.testing.assert_array_equal(fast.U, slow.U)
+        np.testing.assert_array_equal(fast.history["iteration"], slow.history["iteration"])
+        assert fast.history["iteration"][-1] == 200
+        assert set(fast.history) == set(slow.history) - {"one"}
+        np.testing.assert_array_equal(fast.history["train_loss"], slow.history["train_loss"])
+        tol = 1e-12 if dtype == np.float64 else 1e-5
+        for name in ("imbalance", *(["test_error"] if truth is not None else [])):
+            values, reference = fast.history[name], slow.history[name]
+            scale = np.abs(reference).max()
+            assert np.abs(values - reference).max() <= tol * scale, name
+            assert values.dtype == np.float64
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 40, 77])
+def test_compiled_spectral_norm_of_a_symmetric_matrix_is_numpys(k):
+    """The imbalance's norm in compiled code, against numpy's SVD, over scales from 1e-200
+    to 1e200 (scaled first, so no square underflows), definite, indefinite and zero."""
+    from matrix_sensing.operators.kernels import symmetric_norm
+
+    rng = np.random.default_rng(k)
+    for trial in range(40):
+        U, V = rng.standard_normal((k + 3, k)), rng.standard_normal((k + 1, k))
+        D = [U.T @ U - V.T @ V, U.T @ U, -(V.T @ V), np.diag(rng.standard_normal(k))][trial % 4]
+        D = D * 10.0 ** rng.integers(-200, 200)
+        want = np.linalg.norm(D, 2)
+        assert symmetric_norm(D.copy(), np.empty((5, k))) == pytest.approx(want, rel=1e-14)
+    assert symmetric_norm(np.zeros((k, k)), np.empty((5, k))) == 0.0
+    blown = np.full((k, k), np.inf)
+    assert symmetric_norm(blown, np.empty((5, k))) == np.inf
+    assert np.isnan(symmetric_norm(np.full((k, k), np.nan), np.empty((5, k))))

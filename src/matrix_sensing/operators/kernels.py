@@ -191,12 +191,17 @@ def gd_evaluate(  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True, boundscheck=False)
 def gd_advance(  # pragma: no cover - compiled
-    A, y, U, V, steps, count, bounds, X, R, G, grad_U, grad_V, losses, one_by_one
+    A, y, U, V, steps, count, bounds, X, R, G, grad_U, grad_V, losses, one_by_one, history
 ):
     """``count`` steps ``U_b -= μ_b grad_U[b]``, ``V_b -= μ_b grad_V[b]`` (simultaneous, from
     the gradients of the current point held in ``grad_U``, ``grad_V``), each followed by
     :func:`gd_evaluate` at the new point. Stops early after the step at which a run's loss
-    is not ``<= bounds[b]`` (non-finite included). Returns the number of steps taken."""
+    is not ``<= bounds[b]`` (non-finite included). ``history`` is a :class:`History`'s
+    arrays (see :func:`gd_record`): with ``every > 0`` every step whose iteration
+    ``start + t`` is a multiple of ``every`` is recorded into its next column. Returns the
+    number of steps taken and the number of columns written."""
+    start, every = history[0][0], history[0][1]
+    written = 0
     for t in range(count):
         for b in range(U.shape[0]):
             step = steps[b]
@@ -208,7 +213,210 @@ def gd_advance(  # pragma: no cover - compiled
                 for c in range(V.shape[2]):
                     V[b, j, c] = V[b, j, c] - step * grad_V[b, j, c]
         gd_evaluate(A, y, U, V, X, R, G, grad_U, grad_V, losses, one_by_one)
+        if every > 0 and (start + t + 1) % every == 0:
+            gd_record(U, V, X, losses, history, written, start + t + 1)
+            written += 1
         for b in range(U.shape[0]):
             if not losses[b] <= bounds[b] or math.isinf(losses[b]):
-                return t + 1
-    return count
+                return t + 1, written
+    return count, written
+
+
+# The standard history recorded inside the compiled loop: the loss, the imbalance
+# ||U^T U - V^T V||_2 and the test error. Returning to Python at every recorded iteration
+# (and numpy's SVD for the imbalance) cost more than the iteration itself at the CI size;
+# LAPACK's symmetric eigensolvers are slower than the two routines below at these k.
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def gd_record(U, V, X, losses, history, column, iteration):  # pragma: no cover - compiled
+    """Writes column ``column`` of ``history`` for the B runs at the current point.
+
+    ``history = (settings, truth, iterations, loss, imbalance, test_error, work)``:
+    ``settings`` int64 (start, every, with imbalance?) as :func:`gd_advance` reads them;
+    ``truth`` (n1, n2) float64, or (0, 0) for no test error; ``iterations`` (C,) int64;
+    ``loss``, ``imbalance``, ``test_error`` (B, C) float64; ``work`` (6, k) float64
+    with ``work[0, 0] = ||truth||_F``. Writes ``iterations[column] = iteration``,
+    ``loss[b, column] = losses[b]``, ``imbalance[b, column] = ||U_b^T U_b - V_b^T V_b||_2``
+    and ``test_error[b, column] = ||X_b - truth||_F / ||truth||_F`` (``X_b = U_b V_b^T``, as
+    :func:`gd_evaluate` left it)."""
+    settings, truth, iterations, loss, imbalance, test_error, work = history
+    iterations[column] = iteration
+    k = U.shape[2]
+    gram = np.empty((k, k))  # contiguous, or the loops over its rows would not vectorize
+    for b in range(U.shape[0]):
+        loss[b, column] = losses[b]
+        if settings[2]:
+            # The two Gram matrices through BLAS, as numpy forms them.
+            gram_U, gram_V = np.dot(U[b].T, U[b]), np.dot(V[b].T, V[b])
+            for a in range(k):
+                for c in range(k):
+                    gram[a, c] = float(gram_U[a, c]) - float(gram_V[a, c])
+            imbalance[b, column] = symmetric_norm(gram, work[1:])
+        if truth.size:
+            Xb = X[b]
+            total = 0.0
+            for i in range(truth.shape[0]):
+                for j in range(truth.shape[1]):
+                    d = float(Xb[i, j]) - truth[i, j]
+                    total += d * d
+            test_error[b, column] = math.sqrt(total) / work[0, 0]
+
+
+@njit(cache=True, nogil=True, boundscheck=False, fastmath=True)
+def _tridiagonal(D, d, e, v, p):  # pragma: no cover - compiled
+    """Householder reduction of the symmetric ``D`` (k, k) (overwritten) to the tridiagonal
+    matrix with diagonal ``d`` (k,) and off-diagonal ``e[:k-1]``; ``v``, ``p`` (k,) are work.
+    Every row loop runs over the full row (``v`` is zero before the pivot) so that it
+    vectorizes: at k = 40 shortened loops stay in their scalar remainder."""
+    k = D.shape[0]
+    for i in range(k):
+        v[i] = 0.0
+    for j in range(k - 2):
+        s = 0.0
+        for i in range(j + 2, k):
+            s += D[i, j] * D[i, j]
+        x0 = D[j + 1, j]
+        d[j] = D[j, j]
+        if s == 0.0:  # already tridiagonal in this column
+            e[j] = x0
+            continue
+        norm_x = math.sqrt(s + x0 * x0)
+        alpha = -norm_x if x0 >= 0 else norm_x
+        v0 = x0 - alpha
+        v[j] = 0.0
+        v[j + 1] = v0
+        for i in range(j + 2, k):
+            v[i] = D[i, j]
+        tau = 2.0 / (s + v0 * v0)
+        K = 0.0
+        for i in range(k):
+            t = 0.0
+            row = D[i]
+            for c in range(k):
+                t += row[c] * v[c]
+            p[i] = tau * t
+            K += p[i] * v[i]
+        K *= 0.5 * tau
+        for i in range(k):
+            p[i] -= K * v[i]
+        for i in range(j + 1, k):
+            vi, pi = v[i], p[i]
+            row = D[i]
+            for c in range(k):
+                row[c] -= vi * p[c] + pi * v[c]
+        e[j] = alpha
+    if k >= 2:
+        d[k - 2] = D[k - 2, k - 2]
+        e[k - 2] = D[k - 1, k - 2]
+    d[k - 1] = D[k - 1, k - 1]
+
+
+@njit(cache=True, nogil=True, boundscheck=False, fastmath=True)
+def _counts(d, e2, x0, x1, x2, x3, x4, x5, x6, x7, pivmin):  # pragma: no cover - compiled
+    """For eight shifts x_s: the number of eigenvalues below x_s of the tridiagonal matrix
+    with diagonal ``d`` and squared off-diagonal ``e2`` (Sturm sequence; eight independent
+    chains of divisions, so that their latencies overlap)."""
+    q0 = q1 = q2 = q3 = q4 = q5 = q6 = q7 = 1.0
+    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0
+    for i in range(d.shape[0]):
+        di = d[i]
+        f = e2[i - 1] if i > 0 else 0.0
+        q0 = di - x0 - f / q0
+        q0 = q0 if abs(q0) >= pivmin else -pivmin
+        c0 += q0 < 0
+        q1 = di - x1 - f / q1
+        q1 = q1 if abs(q1) >= pivmin else -pivmin
+        c1 += q1 < 0
+        q2 = di - x2 - f / q2
+        q2 = q2 if abs(q2) >= pivmin else -pivmin
+        c2 += q2 < 0
+        q3 = di - x3 - f / q3
+        q3 = q3 if abs(q3) >= pivmin else -pivmin
+        c3 += q3 < 0
+        q4 = di - x4 - f / q4
+        q4 = q4 if abs(q4) >= pivmin else -pivmin
+        c4 += q4 < 0
+        q5 = di - x5 - f / q5
+        q5 = q5 if abs(q5) >= pivmin else -pivmin
+        c5 += q5 < 0
+        q6 = di - x6 - f / q6
+        q6 = q6 if abs(q6) >= pivmin else -pivmin
+        c6 += q6 < 0
+        q7 = di - x7 - f / q7
+        q7 = q7 if abs(q7) >= pivmin else -pivmin
+        c7 += q7 < 0
+    return c0, c1, c2, c3, c4, c5, c6, c7
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _extremes(d, e, e2):  # pragma: no cover - compiled
+    """(smallest, largest) eigenvalue of the symmetric tridiagonal matrix (diagonal ``d``
+    (k,), off-diagonal ``e[:k-1]``) to the last bits of its scale, by multisection: each
+    Sturm sweep splits both brackets (from Gershgorin's disks) in five."""
+    k = d.shape[0]
+    lo, hi = d[0], d[0]
+    for i in range(k):
+        r = (abs(e[i - 1]) if i > 0 else 0.0) + (abs(e[i]) if i < k - 1 else 0.0)
+        lo, hi = min(lo, d[i] - r), max(hi, d[i] + r)
+        e2[i] = e[i] * e[i] if i < k - 1 else 0.0
+    scale = max(abs(lo), abs(hi))
+    if not scale > 0.0 or math.isinf(scale):  # zero, or not finite (a run blowing up)
+        return scale if scale != 0.0 else 0.0, scale
+    pivmin = 1e-290 * max(1.0, scale * scale)
+    tol = 2.2e-16 * scale
+    alo, ahi, blo, bhi = lo, hi, lo, hi  # brackets of the smallest (a) and the largest (b)
+    while ahi - alo > tol or bhi - blo > tol:
+        wa, wb = (ahi - alo) / 5, (bhi - blo) / 5
+        a1, a2, a3, a4 = alo + wa, alo + 2 * wa, alo + 3 * wa, alo + 4 * wa
+        b1, b2, b3, b4 = blo + wb, blo + 2 * wb, blo + 3 * wb, blo + 4 * wb
+        c = _counts(d, e2, a1, a2, a3, a4, b1, b2, b3, b4, pivmin)
+        nalo, nahi, nblo, nbhi = alo, ahi, blo, bhi
+        # The smallest lies below the first shift that has an eigenvalue below it, the
+        # largest above the last shift that has one above it (the counts grow with x).
+        if c[0] >= 1:
+            nahi = a1
+        elif c[1] >= 1:
+            nalo, nahi = a1, a2
+        elif c[2] >= 1:
+            nalo, nahi = a2, a3
+        elif c[3] >= 1:
+            nalo, nahi = a3, a4
+        else:
+            nalo = a4
+        if c[7] < k:
+            nblo = b4
+        elif c[6] < k:
+            nblo, nbhi = b3, b4
+        elif c[5] < k:
+            nblo, nbhi = b2, b3
+        elif c[4] < k:
+            nblo, nbhi = b1, b2
+        else:
+            nbhi = b1
+        if nalo == alo and nahi == ahi and nblo == blo and nbhi == bhi:
+            break  # the brackets cannot shrink further in floating point
+        alo, ahi, blo, bhi = nalo, nahi, nblo, nbhi
+    return 0.5 * (alo + ahi), 0.5 * (blo + bhi)
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def symmetric_norm(D, work):  # pragma: no cover - compiled
+    """``||D||_2`` of the symmetric ``D`` (k, k) float64, overwritten; ``work`` (>= 5, k).
+    Scaled to a largest entry of 1 first, so that no square underflows or overflows."""
+    k = D.shape[0]
+    largest, total = 0.0, 0.0
+    for i in range(k):
+        for c in range(k):
+            largest = max(largest, abs(D[i, c]))
+            total += abs(D[i, c])
+    if not math.isfinite(total):  # a run blowing up: no norm to compute
+        return total
+    if largest == 0.0 or k == 1:
+        return largest
+    for i in range(k):
+        for c in range(k):
+            D[i, c] /= largest
+    _tridiagonal(D, work[0], work[1], work[2], work[3])
+    smallest, biggest = _extremes(work[0], work[1], work[4])
+    return largest * max(abs(smallest), abs(biggest))

@@ -191,6 +191,14 @@ def test_error_function(truth, n1: int, n2: int) -> Callable[[np.ndarray, np.nda
     return lambda U, V: _product_norm(np.hstack([U, -L]), np.hstack([V, R])) / norm
 
 
+def dense_truth(truth, n1: int, n2: int) -> np.ndarray:
+    """The ground truth as an (n1, n2) float64 array: ``truth`` itself, or ``L @ R.T`` for
+    a pair of factors (as :func:`test_error_function` accepts them, which checks them)."""
+    if isinstance(truth, tuple):
+        return np.asarray(truth[0], dtype=float) @ np.asarray(truth[1], dtype=float).T
+    return check.array("truth", truth, ndim=2, shape=(n1, n2))
+
+
 def _product_norm(P: np.ndarray, Q: np.ndarray) -> float:
     """``||P Q^T||_F`` from the R factors of P and Q (P: (n1, s), Q: (n2, s)), without
     forming the n1 x n2 product: ``P Q^T = Q_P (R_P R_Q^T) Q_Q^T``."""
@@ -213,6 +221,11 @@ class Method:
     algorithm = "gradient descent"
     #: History entries of the method's own, recorded after the imbalance (e.g. ``damping``).
     entries: tuple[str, ...] = ()
+    #: The standard entries (``train_loss``, ``imbalance``, ``test_error``) that the method
+    #: records inside its own loop (:meth:`record`, :meth:`advance_recording`); when they
+    #: cover the history and no metric asks for a Python call, the driver leaves the
+    #: recording to the method.
+    recorded_inside: frozenset[str] = frozenset()
     stopped = False
     losses: np.ndarray
 
@@ -241,6 +254,18 @@ class Method:
 
     def divergence(self, iteration: int, run: int, bound: float) -> DivergenceError:
         """The error for run ``run`` whose loss at ``iteration`` is past ``bound``."""
+        raise NotImplementedError
+
+    def record(self, names) -> dict[str, np.ndarray]:
+        """The entries ``names`` (of :attr:`recorded_inside`) at the current iterate, (B,)."""
+        raise NotImplementedError
+
+    def advance_recording(
+        self, count: int, bounds: np.ndarray, every: int, start: int, names
+    ) -> tuple[int, dict[str, np.ndarray]]:
+        """:meth:`advance` from iteration ``start``, recording ``names`` at every iteration
+        that is a multiple of ``every``: the steps taken and ``{"iteration": (J,),
+        name: (B, J)}``."""
         raise NotImplementedError
 
 
@@ -284,24 +309,38 @@ def iterate(
     names += ["test_error"] if test_error is not None else []
     batch = len(method.losses)
     records = [{name: [] for name in [*names, *metrics]} for _ in range(batch)]
+    # No Python between two records when the method can record the whole history itself.
+    inside = not metrics and set(names) - {"iteration"} <= method.recorded_inside
+    standard = names[1:]
     bar = tqdm(total=iters, disable=not progress, desc=method.algorithm, leave=False)
     # Overflow while blowing up is reported as a DivergenceError, not as a warning.
     with bar, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         bounds = divergence_factor * np.maximum(method.losses, floor)
-        t = 0
+        t, recorded = 0, -1
         while True:
             bad = diverged(method.losses, bounds)
             if bad.size:
                 b = int(bad[0])
                 raise method.divergence(t, b, float(bounds[b]))
-            if t % record_every == 0 or t == iters or method.stopped:
-                _record(records, t, method, imbalance, test_error, metrics)
+            if (t % record_every == 0 or t == iters or method.stopped) and t != recorded:
+                if inside:
+                    values = {name: v[:, None] for name, v in method.record(standard).items()}
+                    _append(records, [t], values)
+                else:
+                    _record(records, t, method, imbalance, test_error, metrics)
             if t == iters or method.stopped:
                 break
-            until = min(iters, (t // record_every + 1) * record_every)
-            if progress:
-                until = min(until, t + PROGRESS_EVERY)
-            done = method.advance(until - t, bounds)
+            if inside:
+                until = min(iters, t + PROGRESS_EVERY) if progress else iters
+                done, rows = method.advance_recording(until - t, bounds, record_every, t, standard)
+                iterations = rows.pop("iteration").tolist()
+                _append(records, iterations, rows)
+                recorded = iterations[-1] if iterations else recorded
+            else:
+                until = min(iters, (t // record_every + 1) * record_every)
+                if progress:
+                    until = min(until, t + PROGRESS_EVERY)
+                done = method.advance(until - t, bounds)
             t += done
             bar.update(done)
     U, V = method.factors()
@@ -312,6 +351,15 @@ def iterate(
         last = U[b].copy()
         results.append(GDResult(last, last if V is U else V[b].copy(), float(steps[b]), t, history))
     return results
+
+
+def _append(records, iterations: list[int], values: dict[str, np.ndarray]) -> None:
+    """Append J records of every run to ``records``: the J ``iterations`` and each entry's
+    values (B, J)."""
+    for b, record in enumerate(records):
+        record["iteration"].extend(iterations)
+        for name, rows in values.items():
+            record[name].extend(rows[b].tolist())
 
 
 def _record(records, t: int, method: Method, imbalance: bool, test_error, metrics) -> None:

@@ -27,6 +27,7 @@ from .driver import (
     GDResult,
     Method,
     check_run_options,
+    dense_truth,
     iterate,
     test_error_function,
 )
@@ -114,7 +115,8 @@ def factorized_gd(
     U, V, y_run = U.astype(dtype), V.astype(dtype), y.astype(dtype)
     with np.errstate(over="ignore", invalid="ignore"):
         if isinstance(op, GaussianSensing) and not balance_weight:
-            method = _CompiledGD(op, U, V, y_run, steps, batched)
+            dense = None if truth is None else dense_truth(truth, n1, n2)
+            method = _CompiledGD(op, U, V, y_run, steps, batched, dense)
         else:
             method = _PythonGD(op, U, V, y_run, steps, batched, balance_weight)
     results = iterate(
@@ -154,12 +156,22 @@ class _GD(Method):
 
 
 class _CompiledGD(_GD):
-    """Every iteration between two records in compiled code, on a dense operator."""
+    """Every iteration in compiled code, on a dense operator, the standard history too
+    (the test error against the (n1, n2) array ``truth`` when given)."""
 
-    def __init__(self, op, U, V, y, steps, batched: bool):
+    def __init__(self, op, U, V, y, steps, batched: bool, truth=None):
         super().__init__(steps, batched)
-        self._runs = CompiledRuns(op.matrix_as(U.dtype), y, U, V, steps, op.shape)
+        self._runs = CompiledRuns(op.matrix_as(U.dtype), y, U, V, steps, op.shape, truth)
         self.losses = self._runs.losses
+        self.recorded_inside = frozenset(
+            {"train_loss", "imbalance", *(["test_error"] if truth is not None else [])}
+        )
+
+    def record(self, names):
+        return self._runs.record(names)
+
+    def advance_recording(self, count, bounds, every, start, names):
+        return self._runs.advance_recording(count, bounds, every, start, names)
 
     def factors(self):
         return self._runs.U, self._runs.V
