@@ -11,7 +11,7 @@ from _numerics import rel_diff
 
 import matrix_sensing as ms
 from matrix_sensing.experiments.alpha_scaling import final_errors
-from matrix_sensing.operators import TwoPassGradients, compiled
+from matrix_sensing.operators import TwoPassGradients, batch, compiled
 from matrix_sensing.operators.compiled import CompiledRuns
 
 
@@ -110,6 +110,37 @@ def test_compiled_batch_kernel_matches_plain_numpy(m, dtype):
         assert rel_diff(G[0], want @ A) < tol
 
 
+def runs_kernel(A, X, y, R, G):
+    """The run-minor batch kernel with the (B, n) / (B, m) layout of :func:`check_kernel`."""
+    from matrix_sensing.operators.batch import LANES, fused_residual_adjoint_runs, pack, unpack
+
+    P = -(-X.shape[0] // LANES) * LANES
+    Xt, Rt, Gt = (np.full(size * P, np.nan, dtype=X.dtype) for size in (X.shape[1], *A.shape))
+    pack(X, P, Xt)
+    fused_residual_adjoint_runs(A, Xt, y, Rt, Gt, P)
+    unpack(Rt, P, R)
+    unpack(Gt, P, G)
+
+
+@pytest.mark.parametrize("m", [*range(1, 18), 31])
+@pytest.mark.parametrize(("n", "runs"), [(37, 8), (36, 5), (5, 16)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_run_minor_batch_kernel_matches_plain_numpy(m, n, runs, dtype):
+    """The groups of eight rows for every remainder m % 8, fewer rows than a group, an odd
+    and an even number of columns, one and two blocks of lanes, runs padded to a block."""
+    rng = np.random.default_rng(m)
+    A, X, y = rng.standard_normal((m, n)), rng.standard_normal((runs, n)), rng.standard_normal(m)
+    tol = check_kernel(runs_kernel, A, X, y, dtype)
+    for b in range(runs):  # each run's lanes use only its own data (no mixing across lanes)
+        alone = np.zeros((runs, n))
+        alone[b] = X[b]
+        want = X[b] @ A.T - y
+        R, G = np.full((runs, m), np.nan, dtype=dtype), np.full((runs, n), np.nan, dtype=dtype)
+        runs_kernel(*(a.astype(dtype) for a in (A, alone, y)), R, G)
+        assert rel_diff(R[b], want) < tol
+        assert rel_diff(G[b], want @ A) < tol
+
+
 @pytest.mark.parametrize("m", [*range(1, 10), 31, 64])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_compiled_kernel_matches_plain_numpy(m, dtype):
@@ -141,8 +172,8 @@ def test_float64_path_makes_no_copy_of_the_array():
     U0, V0 = ms.small_random_init(40, 40, 5, 0.1, seed=1)
     y = np.zeros(op.m)
     assert op.matrix_as(np.dtype(np.float64)) is op.matrix
-    ms.factorized_gd(op, y, U0, V0, 0.1, 1)  # warm-up (imports, caches)
-    tracemalloc.start()
+    ms.factorized_gd(op, y, np.stack([U0] * 4), np.stack([V0] * 4), 0.1, 1)  # warm-up:
+    tracemalloc.start()  # imports, and the batch kernels' compiled code loaded from disk
     ms.factorized_gd(op, y, np.stack([U0] * 4), np.stack([V0] * 4), 0.1, 5)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -178,9 +209,12 @@ def assert_same_run(batched: ms.GDResult, alone: ms.GDResult, tol: float = 1e-12
 
 
 @pytest.mark.parametrize("balance_weight", [0.0, 0.5])
-def test_batch_equals_separate_runs(escaping_problem, balance_weight):
+@pytest.mark.parametrize("runs", [4, 7, 13])  # tiles; run-minor in one and two vectors
+def test_batch_equals_separate_runs(escaping_problem, balance_weight, runs):
     op, y, truth, k = escaping_problem
-    alphas, steps = [1e-1, 1e-3, 1e-6, 1e-3], [0.25, 0.25, 0.2, 0.1]
+    alphas = [1e-1, 1e-3, 1e-6, 1e-3, 1e-2, 1e-4, 1e-5] * 2
+    steps = [0.25, 0.25, 0.2, 0.1, 0.25, 0.2, 0.15] * 2
+    alphas, steps = alphas[:runs], steps[:runs]
     U0, V0 = stacked_init(*op.shape, k, alphas)
     hook = {"sum_U": lambda U, V: float(np.sum(U))}
     kwargs = dict(truth=truth, record_every=7, metrics=hook, balance_weight=balance_weight)
@@ -287,7 +321,8 @@ def python_loop(op):
     return PythonLoop()
 
 
-@pytest.mark.parametrize("runs", [None, 3])  # one run; a batch padded to a tile of four
+# One run; a batch padded to a tile of four; a run-minor batch padded to a vector of eight.
+@pytest.mark.parametrize("runs", [None, 3, 6])
 @pytest.mark.parametrize("record_every", [1, 7])
 @pytest.mark.parametrize(("dtype", "tol"), [(np.float64, 1e-12), (np.float32, 1e-5)])
 def test_compiled_runs_match_the_python_loop(escaping_problem, runs, record_every, dtype, tol):
@@ -295,8 +330,8 @@ def test_compiled_runs_match_the_python_loop(escaping_problem, runs, record_ever
     if runs is None:
         U0, V0, steps = *ms.small_random_init(*op.shape, k, 1e-3, seed=4), 0.25
     else:
-        U0, V0 = stacked_init(*op.shape, k, [1e-3, 1e-2, 1e-4], seed=4)
-        steps = [0.25, 0.2, 0.25]
+        U0, V0 = stacked_init(*op.shape, k, [1e-3, 1e-2, 1e-4, 1e-3, 1e-2, 1e-4][:runs], seed=4)
+        steps = [0.25, 0.2, 0.25, 0.1, 0.25, 0.2][:runs]
     seen = []
     kwargs = dict(
         truth=truth,
@@ -316,6 +351,19 @@ def test_compiled_runs_match_the_python_loop(escaping_problem, runs, record_ever
         assert fast.U.dtype == slow.U.dtype == dtype
         assert_same_run(fast, slow, tol)
     assert compiled[0].history["test_error"][-1] < 0.01  # over the escape, not near the start
+
+
+def test_run_minor_and_tiled_batches_give_the_same_runs(escaping_problem, monkeypatch):
+    """The same batch of six through the run-minor kernels and through the 4 x 4 tiles."""
+    op, y, truth, k = escaping_problem
+    U0, V0 = stacked_init(*op.shape, k, [1e-3, 1e-2, 1e-4, 1e-3, 1e-2, 1e-4], seed=4)
+    assert batch.run_minor(6)
+    run_minor = ms.factorized_gd(op, y, U0, V0, 0.25, 150, truth=truth)
+    monkeypatch.setattr(batch, "run_minor", lambda runs: False)
+    assert not CompiledRuns(op.matrix, y, U0, V0, np.full(6, 0.25), op.shape)._run_minor
+    tiled = ms.factorized_gd(op, y, U0, V0, 0.25, 150, truth=truth)
+    for a, b in zip(run_minor, tiled, strict=True):
+        assert_same_run(a, b)
 
 
 def test_compiled_runs_below_the_batch_threshold_go_one_by_one(escaping_problem, monkeypatch):
@@ -344,12 +392,12 @@ def test_compiled_run_does_not_depend_on_where_it_stops(escaping_problem):
         assert run.history["train_loss"][-1] == runs[0].history["train_loss"][-1]
 
 
-@pytest.mark.parametrize("runs", [1, 3])  # the single-run kernel; a padded batch
+@pytest.mark.parametrize("runs", [1, 3, 6, 13])  # single, tiles, run-minor (1 and 2 vectors)
 def test_compiled_step_is_the_plain_step(escaping_problem, runs):
     """One step by hand: loss ||A(U V^T) - y||^2 / 2 and U - μ A*(r) V, V - μ A*(r)^T U."""
     op, y, _, k = escaping_problem
-    U, V = stacked_init(*op.shape, k, [0.3, 0.2, 0.1][:runs], seed=6)
-    steps = np.array([0.25, 0.2, 0.1][:runs])
+    U, V = stacked_init(*op.shape, k, np.linspace(0.3, 0.1, runs), seed=6)
+    steps = np.linspace(0.25, 0.1, runs)
     state = CompiledRuns(op.matrix, y, U, V, steps, op.shape)
 
     def check(U, V):
@@ -367,12 +415,14 @@ def test_compiled_step_is_the_plain_step(escaping_problem, runs):
 
 
 @pytest.mark.parametrize("step", [50.0, 1e200])  # a finite blow-up; an overflow to inf/nan
-@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("batched", [0, 3, 6])
 def test_compiled_runs_diverge_where_the_python_loop_does(escaping_problem, step, batched):
     op, y, _, k = escaping_problem
     U0, V0 = ms.small_random_init(*op.shape, k, 0.5, seed=2)
-    if batched:  # the middle run of three blows up
-        U0, V0, step = np.stack([U0] * 3), np.stack([V0] * 3), [0.1, step, 0.1]
+    if batched:  # the second run of the batch blows up
+        steps = [0.1] * batched
+        steps[1] = step
+        U0, V0, step = np.stack([U0] * batched), np.stack([V0] * batched), steps
     errors = []
     for operator in (op, python_loop(op)):
         with pytest.raises(ms.DivergenceError) as info:
@@ -482,7 +532,7 @@ def test_single_run_input_errors(escaping_problem):
 # the history recorded inside the compiled loop --------------------------------------------
 
 
-@pytest.mark.parametrize("runs", [None, 3])
+@pytest.mark.parametrize("runs", [None, 3, 6])
 @pytest.mark.parametrize(("record_every", "progress"), [(1, False), (7, False), (1, True)])
 @pytest.mark.parametrize("truth_form", ["array", "factors", None])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -498,8 +548,8 @@ def test_history_recorded_in_compiled_code_is_the_python_record(
     if runs is None:
         U0, V0, steps = *ms.small_random_init(n1, n2, k, 1e-3, seed=4), 0.25
     else:
-        U0, V0 = stacked_init(n1, n2, k, [1e-3, 1e-2, 1e-4], seed=4)
-        steps = [0.25, 0.2, 0.25]
+        U0, V0 = stacked_init(n1, n2, k, [1e-3, 1e-2, 1e-4, 1e-3, 1e-2, 1e-4][:runs], seed=4)
+        steps = [0.25, 0.2, 0.25, 0.1, 0.25, 0.2][:runs]
     if truth_form == "factors":
         L, S, Rt = np.linalg.svd(truth)
         truth = (L[:, :2] * S[:2], Rt[:2].T)
@@ -541,3 +591,31 @@ def test_compiled_spectral_norm_of_a_symmetric_matrix_is_numpys(k):
     blown = np.full((k, k), np.inf)
     assert symmetric_norm(blown, np.empty((5, k))) == np.inf
     assert np.isnan(symmetric_norm(np.full((k, k), np.nan), np.empty((5, k))))
+
+
+@pytest.mark.parametrize(("m", "n1", "n2", "k", "runs"), [(30, 5, 4, 3, 6), (9, 3, 1, 1, 13)])
+def test_run_minor_kernels_write_only_inside_their_arrays(m, n1, n2, k, runs):
+    """The vector loads and stores of the run-minor kernels index raw memory: every array
+    gets a fence of sentinels past its end, which must come out untouched."""
+    from matrix_sensing.operators.batch import LANES, pack, runs_evaluate
+
+    fence, P = 3 * LANES, -(-runs // LANES) * LANES
+    rng = np.random.default_rng(0)
+
+    def fenced(size):
+        out = np.full(size * P + fence, 7.0)
+        out[: size * P] = 0.0
+        return out
+
+    U, V = rng.standard_normal((runs, n1, k)), rng.standard_normal((runs, n2, k))
+    Ut, Vt = fenced(n1 * k), fenced(n2 * k)
+    pack(U, P, Ut[: n1 * k * P])
+    pack(V, P, Vt[: n2 * k * P])
+    buffers = [fenced(size) for size in (n1 * n2, m, n1 * n2, n1 * k, n2 * k)]
+    steps, dims = np.zeros(P), np.array([n1, n2, k, P])
+    A, y, losses = rng.standard_normal((m, n1 * n2)), rng.standard_normal(m), np.empty(runs)
+    runs_evaluate(A, y, (Ut, Vt, *buffers, steps, dims), losses)
+    for array in (Ut, Vt, *buffers):
+        assert np.all(array[-fence:] == 7.0)
+    residual = np.einsum("bik,bjk->bij", U, V).reshape(runs, -1) @ A.T - y
+    np.testing.assert_allclose(losses, 0.5 * np.sum(residual**2, axis=1), rtol=1e-12)

@@ -1,10 +1,12 @@
-"""Compiled kernels of the fused pass of a dense operator (numba).
+"""Compiled kernels of the fused pass of a dense operator (numba), and the recorded history.
 
 ``fused_residual_adjoint(A, x, y, r, G)`` writes ``r = A x - y`` and ``G = A^T r`` reading
 the (m, n) array ``A`` once from memory; ``fused_residual_adjoint_batch`` does the same for
-a stack of runs (see its docstring). For one run, rows go in groups of four: one loop over
-the columns forms the group's four dot products (four streams from memory), a second adds
-its contribution ``sum_j r_j a_j`` to ``G`` while the four rows are still in cache.
+a small stack of runs (see its docstring; other batches are held run-minor, with kernels of
+their own in :mod:`~matrix_sensing.operators.batch`). For one run, rows go in groups of
+four: one loop over the columns forms the group's four dot products (four streams from
+memory), a second adds its contribution ``sum_j r_j a_j`` to ``G`` while the four rows are
+still in cache.
 
 BLAS cannot express this: two BLAS calls per row block (the implementation before these
 kernels) read each block twice, where this kernel reads it once. A software-pipelined
