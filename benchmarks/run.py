@@ -1,7 +1,8 @@
 """Benchmark the factorized gradient-descent solver against the physical limit and its peers.
 
-    .venv/bin/python benchmarks/run.py            # full run (a few minutes), writes results/
-    .venv/bin/python benchmarks/run.py --quick    # CI size only, a few seconds, nothing written
+    .venv/bin/python benchmarks/run.py               # full run (a few minutes), writes results/
+    .venv/bin/python benchmarks/run.py --quick       # CI size only, a few seconds, nothing written
+    .venv/bin/python benchmarks/run.py --table-only  # the table alone, nothing written
 
 The command line of :mod:`matrix_sensing.benchmark` (what is measured, and how: there and in
 benchmarks/README.md); a full run writes ``results/<date>.json`` and its figures.
@@ -26,6 +27,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--quick", action="store_true", help="CI size only (a few seconds); for the book page"
     )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (for the tests)")
+    parser.add_argument(
+        "--table-only",
+        action="store_true",
+        help="the table alone: no peak memory, scaling, factored operators or other threading "
+        "(cheap to repeat)",
+    )
     parser.add_argument("--reps", type=int, default=5, help="repetitions (median; >= 5)")
     parser.add_argument(
         "--iters",
@@ -44,7 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--json",
         default=None,
         help="output file ('-': stdout); default results/<date>.json for a "
-        "full run, none with --quick/--smoke",
+        "full run, none with --quick/--smoke/--table-only",
     )
     parser.add_argument(
         "--compare-threads",
@@ -69,6 +76,7 @@ def main(argv=None) -> int:
         reps=args.reps,
         iters=args.iters,
         min_seconds=args.min_seconds,
+        table_only=args.table_only,
         compare_threads=args.compare_threads,
         progress=None if quiet else print,
     )
@@ -76,11 +84,12 @@ def main(argv=None) -> int:
         print(json.dumps(data))
         return 0
     path = args.json
-    if path is None and not (args.quick or args.smoke):
+    # a table alone is no full run: results/ holds full runs (the book draws its figures)
+    if path is None and not (args.quick or args.smoke or args.table_only):
         path = RESULTS / f"{data['provenance']['started'][:10]}.json"
     if path is not None:
         path = provenance.write_json(path, data)
-        series = "scaling" in data  # --quick times the table only
+        series = "scaling" in data  # --quick and --table-only time the table only
         for name, fig in benchmark.figures(data).items() if series else ():
             fig.savefig(Path(path).with_name(f"{Path(path).stem}-{name}.png"), dpi=120)
         print(f"wrote {path}")

@@ -1273,6 +1273,30 @@ NO_USER_INPUT = {
     "matrix_sensing.operators.kernels.fused_residual_adjoint_batch": "a compiled kernel",
     "matrix_sensing.operators.kernels.gd_evaluate": "a compiled kernel",
     "matrix_sensing.operators.kernels.gd_advance": "a compiled kernel",
+    "matrix_sensing.operators.kernels.gd_record": "a compiled kernel",
+    "matrix_sensing.operators.kernels.symmetric_norm": "a compiled kernel, called on the Gram "
+    "matrices gd_record forms; tested against numpy in tests/test_fast_paths.py",
+    **{
+        f"matrix_sensing.operators.batch.{name}": "a compiled kernel on run-minor buffers the "
+        "package allocates"
+        for name in (
+            "fused_residual_adjoint_runs",
+            "runs_evaluate",
+            "runs_advance",
+            "runs_record",
+            "pack",
+            "unpack",
+        )
+    },
+    "matrix_sensing.operators.batch.run_minor": "a rule on the size of a validated batch",
+    **{
+        f"matrix_sensing.operators.simd.{name}": "an intrinsic of numba code, typed at compile "
+        "time (not callable from Python)"
+        for name in ("add", "fma", "lane", "load", "mul", "splat", "store", "sub", "widen")
+    },
+    "matrix_sensing.operators.simd.Vector": "a numba type (no user constructs one)",
+    "matrix_sensing.solvers.driver.dense_truth": "called by factorized_gd after "
+    "test_error_function checked truth (its rows)",
 }
 # Functions whose only inputs are records the package produces: a claim's measure(run), etc.
 RECORD_PARAMETERS = {"run", "history", "result", "records", "args", "sub"}

@@ -1,11 +1,14 @@
 """Smoke test of the benchmark (matrix_sensing.benchmark and its command line
 benchmarks/run.py) on tiny sizes: it runs end to end and every peer gives the package's
-iterates. Correctness only: speed is measured by the benchmark itself, never asserted here."""
+iterates. Correctness only: speed is measured by the benchmark itself, never asserted here.
+The JAX peer is optional: its tests are skipped, with the reason, where jax is absent."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import threading
 from dataclasses import asdict
 from pathlib import Path
 
@@ -32,6 +35,7 @@ def test_every_peer_gives_the_package_iterates(bench, index):
     expected = {"plain"} | ({"separate"} if w.batch else set())
     if not w.batch and w.dtype == "float64":
         expected |= {"einsum"} | ({"torch"} if bench.torch_module() else set())
+    expected |= {"jax"} if bench.jax_module() else set()
     assert set(candidates) - {"package"} == expected
     deviations = bench.agreement(candidates, iters=4)
     assert set(deviations) == expected
@@ -51,34 +55,117 @@ def test_agreement_notices_a_wrong_peer(bench):
         bench.agreement(candidates)
 
 
+def run_script(*argv, env=None) -> subprocess.CompletedProcess:
+    script = [sys.executable, str(ROOT / "benchmarks/run.py")]
+    return subprocess.run([*script, *argv], capture_output=True, text=True, timeout=600, env=env)
+
+
 def test_the_harness_runs_end_to_end_and_writes_its_results(bench, tmp_path):
     out = tmp_path / "smoke.json"
-    script = [sys.executable, str(ROOT / "benchmarks/run.py")]
-    argv = ["--smoke", "--reps", "1", "--iters", "2", "--json", str(out)]
-    done = subprocess.run(script + argv, capture_output=True, text=True, timeout=600)
+    # one BLAS thread: the table is timed pinned to one CPU, as `make` runs it
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    done = run_script("--smoke", "--reps", "1", "--iters", "2", "--json", str(out), env=env)
     assert done.returncode == 0, done.stderr
     assert f"wrote {out}" in done.stdout and "| tiny |" in done.stdout
+    assert "recorded / package" in done.stdout and "package / bound" in done.stdout
     data = read_json(out)  # checksum and provenance verified
     assert [row["name"] for row in data["table"]] == [w.name for w in bench.SMOKE]
+    jax = bench.jax_module() is not None
     for row in data["table"]:
         assert row["ms"]["pass"] > 0 and row["ratio_to_pass"]["pass"] == 1
         bound = row["bound"]
-        pass_ms = row["ms"].get(f"pass_{row['dtype']}", row["ms"]["pass"])
-        read_ms = min(pass_ms, row["ms"]["read"])
-        assert bound["memory_ms"] == pytest.approx(read_ms / max(row["batch"], 1))
+        w = bench.Workload(**{k: row[k] for k in ("name", "n1", "n2", "m", "k", "batch", "dtype")})
+        witnesses = bench.read_witnesses(w, row["ms"])
+        assert set(witnesses) >= {"read", *(f"read_{n}_segments" for n in bench.SEGMENTS)}
+        assert ("read_jax" in witnesses) == jax
+        assert bound["memory_witness"] == min(witnesses, key=witnesses.get)
+        assert bound["memory_ms"] == pytest.approx(min(witnesses.values()) / max(row["batch"], 1))
         slower = max(bound["memory_ms"], bound["arithmetic_ms"])
         assert bound["ratio_bound"] == pytest.approx(slower / row["ms"]["pass"])
+        assert row["ratio_to_bound"]["package"] == pytest.approx(
+            row["ms"]["package"] / (bound["ratio_bound"] * row["ms"]["pass"])
+        )
         assert row["bound"]["gfma_per_s"] > 0
+        assert row["ms"]["recorded"] > 0
+        assert row["recorded_over_package"] == row["ms"]["recorded"] / row["ms"]["package"]
+        assert row["cpu_per_wall"]["package"] > 0
+        assert ("jax" in row["ms"]) == jax
     for t in data["targets"]:
         assert "bound" not in t or t["reachable"] == (t["bound"] <= t["limit"])
     assert {m["workload"]["name"] for m in data["memory"]} == {"tiny", "tiny-batch3"}
     assert set(data["scaling"]) == {"m", "n", "k", "B"}
     assert all(p["ms"]["read"] > 0 for points in data["scaling"].values() for p in points)
     assert {p["operator"] for p in data["factored"]} == {"RankOneSensing", "EntrySampling"}
-    assert data["machine"]["cores"] >= 1 and "load_average_before" in data["machine"]
+    info = data["machine"]
+    assert info["cores"] >= 1 and "load_average_before" in info
+    assert info["table_cpu"] in info["affinity"]  # pinned for the table, then restored
+    assert info["jax"] == (bench.jax_module().__version__ if jax else None)
+    if jax:  # JAX's backend started in the pinned table: XLA saw one CPU
+        assert info["jax_backend_cpus"] == 1
     for name in ("cost_dense", "cost_factored"):
         assert (tmp_path / f"smoke-{name}.png").stat().st_size > 0
-    assert "| tiny |" in bench.markdown_table(data["table"], ratios_only=True)
+    table = bench.markdown_table(data["table"], ratios_only=True)
+    assert "| tiny |" in table and "recorded / pass" in table
+    assert ("× over jax" in table) == jax
+
+
+def test_table_only_times_the_table_alone(tmp_path):
+    out = tmp_path / "table.json"
+    done = run_script("--smoke", "--table-only", "--reps", "1", "--iters", "2", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    data = read_json(out)
+    assert len(data["table"]) == 3
+    assert not {"memory", "scaling", "factored", "other_threads"} & set(data)
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_the_bound_reads_A_at_the_speed_of_the_fastest_witness(bench):
+    w = bench.Workload("w", 4, 3, 10, 2)
+    ms = {"pass": 1.0, "read": 0.9, "read_4_segments": 0.8, "read_12_segments": 0.7}
+    bound = bench.lower_bound(w, {**ms, "read_jax": 0.75}, 1e-9, 2e-9)
+    assert bound["memory_witness"] == "read_12_segments" and bound["memory_ms"] == 0.7
+    bound = bench.lower_bound(w, {**ms, "read_jax": 0.6}, 1e-9, 2e-9)
+    assert bound["memory_witness"] == "read_jax" and bound["ratio_bound"] == 0.6
+    slow = {"pass": 1.0, "read": 1.2, "read_4_segments": 1.1, "read_jax": 1.3}
+    bound = bench.lower_bound(w, slow, 1e-9, 2e-9)
+    assert bound["memory_witness"] == "pass" and bound["memory_ms"] == 1.0
+    # a timer that is no read of A is no witness, however fast
+    assert bench.lower_bound(w, {**ms, "kernel": 0.1}, 1e-9, 2e-9)["memory_ms"] == 0.7
+    # float32: numpy's pass over the float32 array is the pass witness
+    w32 = bench.Workload("w", 4, 3, 10, 2, dtype="float32")
+    b32 = bench.lower_bound(w32, {"pass": 1.0, "pass_float32": 0.5, "read": 0.6}, 1e-9, 2e-9)
+    assert b32["memory_witness"] == "pass_float32" and b32["ratio_bound"] == 0.5
+    # older files: the pass and `read` alone
+    assert bench.lower_bound(w, {"pass": 1.0}, 1e-9, 2e-9)["memory_witness"] == "pass"
+    # the scaling series: the faster of its compiled reads
+    point = {**asdict(w), "ms": {"read": 1.0, "read_4_segments": 0.5}}
+    assert bench.series_bound_ms(point, gfma_per_s=1e3) == 0.5
+
+
+def test_relative_targets_compare_two_columns_where_both_were_timed(bench):
+    def row(name, **ms):
+        ratios = {"package": ms["package"]}  # the targets against the pass read these
+        return {"name": name, "ms": ms, "ratio_to_pass": ratios, "bound": {"ratio_bound": 0.1}}
+
+    rows = [
+        row("ci", package=1.0, jax=2.0, recorded=1.5),
+        row("large", package=3.0, jax=2.0),
+        row("ci-batch8", package=1.0),  # no JAX measured: no target
+    ]
+    found = {t["target"]: t for t in bench.targets(rows, []) if "bound" not in t}
+    assert found["package / JAX, CI size"]["value"] == 0.5
+    assert found["package / JAX, CI size"]["met"]
+    assert found["package / JAX, large dense"]["value"] == 1.5
+    assert not found["package / JAX, large dense"]["met"]
+    recorded = found["recorded (history every iteration) / package, CI size"]
+    assert recorded["value"] == 1.5 and recorded["limit"] == 1.3 and not recorded["met"]
+    assert not any("B=8" in name for name in found)
+
+
+def test_the_recorded_candidate_uses_the_truth_of_the_measurements(bench):
+    w = bench.SMOKE[0]
+    op, y = bench.problem(w)[:2]
+    assert np.allclose(op(bench.truth(w)), y, rtol=1e-12, atol=0)
 
 
 def test_lower_bound_is_the_slower_of_memory_and_arithmetic(bench):
@@ -118,6 +205,103 @@ def test_the_compiled_read_sums_every_entry(bench, dtype, shape):
     assert bench.read_timer(A, 3)() > 0
 
 
+@pytest.mark.parametrize("segments", [1, 2, 4, 12])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (7, 33), (12, 12)])
+def test_the_read_in_segments_sums_every_entry(bench, segments, dtype, shape):
+    # sizes below, at and past a multiple of the segment count: the tail is added too
+    A = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+    read = bench.read_in_segments(segments)
+    assert read is bench.read_in_segments(segments)  # compiled once per count
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    assert read(A) == pytest.approx(A.sum(dtype=np.float64), rel=rtol, abs=rtol)
+    ones = np.ones(shape, dtype)
+    assert read(ones) == ones.size  # each entry once
+    assert bench.read_timer(A, 3, read)() > 0
+
+
+def test_the_witnesses_of_the_bound_include_the_reads_in_segments(bench):
+    assert {f"read_{n}_segments" for n in bench.SEGMENTS} <= set(bench.READ_WITNESSES)
+
+
+def test_one_cpu_pins_every_thread_and_restores_the_affinity(bench):
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("os.sched_setaffinity: Linux only")
+    original = os.sched_getaffinity(0)
+    started = threading.Event()
+    done = threading.Event()
+    seen = {}
+
+    def worker():  # a thread started inside the block (as XLA's pool would be)
+        seen["inside"] = os.sched_getaffinity(0)
+        started.set()
+        done.wait(30)
+        seen["after"] = os.sched_getaffinity(0)
+
+    with bench.one_cpu() as cpu:
+        assert cpu == min(original) and os.sched_getaffinity(0) == {cpu}
+        thread = threading.Thread(target=worker)
+        thread.start()
+        started.wait(30)
+        assert seen["inside"] == {cpu}
+    assert os.sched_getaffinity(0) == original
+    done.set()
+    thread.join(30)
+    assert seen["after"] == original
+    with pytest.raises(RuntimeError, match="inside"), bench.one_cpu():
+        raise RuntimeError("inside")
+    assert os.sched_getaffinity(0) == original
+    with bench.one_cpu(enabled=False) as cpu:
+        assert cpu is None and os.sched_getaffinity(0) == original
+
+
+@pytest.fixture(scope="module")
+def jax_or_skip(bench):
+    jax = bench.jax_module()
+    if jax is None:
+        pytest.skip("jax is not importable (the optional peer: benchmarks/README.md)")
+    return jax
+
+
+@pytest.mark.parametrize("index", [0, 1, 2], ids=["single", "batch", "float32"])
+def test_the_jax_peer_gives_the_package_iterates(bench, jax_or_skip, index):
+    w = bench.SMOKE[index]
+    op, y, U0, V0, step = bench.problem(w)
+    dtype = np.dtype(w.dtype)
+    A, y_run = op.matrix.astype(dtype), y.astype(dtype)
+    U0, V0 = U0.astype(dtype), V0.astype(dtype)
+    jax_gd = bench.jax_gd_batch if w.batch else bench.jax_gd
+    for iters in (3, 5):  # another trip count: the same compiled loop
+        U, V = jax_gd(A, y_run, U0, V0, dtype.type(step), iters)
+        Up, Vp = bench.package_gd(op, y, U0, V0, step, iters, dtype=dtype)
+        assert U.dtype == dtype and U.shape == (Up if w.batch else Up[0]).shape
+        scale = max(np.abs(Up).max(), np.abs(Vp).max())
+        tol = bench.RTOL if dtype == np.float64 else bench.RTOL32
+        assert np.abs(U - (Up if w.batch else Up[0])).max() <= tol * scale
+        assert np.abs(V - (Vp if w.batch else Vp[0])).max() <= tol * scale
+
+
+def test_the_jax_loops_compile_once_for_every_trip_count(bench, jax_or_skip):
+    from matrix_sensing.benchmark._peers import _jax_loops
+
+    w = bench.SMOKE[0]
+    op, y, U0, V0, step = bench.problem(w)
+    single = _jax_loops()[0]
+    bench.jax_gd(op.matrix, y, U0, V0, step, 2)
+    compiled = single._cache_size()
+    for iters in (1, 4, 7):
+        bench.jax_gd(op.matrix, y, U0, V0, step, iters)
+    assert single._cache_size() == compiled
+
+
+def test_the_jax_read_witness_reads_A(bench, jax_or_skip):
+    A = np.random.default_rng(2).standard_normal((7, 5))
+    timer = bench.jax_read_timer(A, 3)
+    assert timer() > 0 and bench.cpu_per_wall(timer) is None  # the first call is the warm-up
+    timer()
+    assert bench.cpu_per_wall(timer) > 0
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_peak_timer_compiles_for_this_cpu_and_times_something(bench, dtype):
     seconds = bench.peak_timer(dtype, iters=1000)()
@@ -147,7 +331,7 @@ def test_the_script_refuses_bad_settings_in_one_line():
 def test_importing_the_package_leaves_the_benchmark_and_its_peers_alone():
     code = (
         "import sys, matrix_sensing; "
-        "print(sorted(m for m in ('matrix_sensing.benchmark', 'torch', 'matplotlib') "
+        "print(sorted(m for m in ('matrix_sensing.benchmark', 'torch', 'jax', 'matplotlib') "
         "if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

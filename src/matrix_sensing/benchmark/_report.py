@@ -19,12 +19,19 @@ def latest(folder) -> tuple[Path, dict] | None:
 
 
 def markdown_table(rows: list[dict], ratios_only: bool = False) -> str:
-    """The table of a run as Markdown: ms/iteration, ratio to the pass, speed-up over peers."""
-    peer_names = ["separate", "plain", "einsum", "torch"]
+    """The table of a run as Markdown: ms/iteration, ratios to the pass, the lower bound (with
+    what sets it) and the package's ratio to it, speed-up over peers. Columns a file does not
+    have (older runs: no ``recorded``, no bound's witness, no JAX) are left out or shown
+    as "–"."""
+    peer_names = ["separate", "plain", "einsum", "torch", "jax"]
     present = [p for p in peer_names if any(p in r["speedup"] for r in rows)]
+    recorded = any("recorded" in r["ratio_to_pass"] for r in rows)
+    to_bound = any("ratio_to_bound" in r for r in rows)
     head = ["workload", "A (MB)"]
     head += [] if ratios_only else ["pass (ms)", "package (ms/iter)"]
-    head += ["package / pass", "kernel / pass", "read / pass", "lower bound / pass"]
+    head += ["package / pass"] + (["recorded / pass"] if recorded else [])
+    head += ["kernel / pass", "read / pass", "lower bound / pass"]
+    head += ["package / bound"] if to_bound else []
     head += [f"× over {p}" for p in present]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -34,14 +41,35 @@ def markdown_table(rows: list[dict], ratios_only: bool = False) -> str:
         ]
         if not ratios_only:
             cells += [f"{r['ms']['pass']:.3f}", f"{r['ms']['package']:.3f}"]
+        columns = ["package", *(["recorded"] if recorded else []), "kernel", "read"]
         cells += [
-            f"{r['ratio_to_pass'][c]:.2f}" if c in r["ratio_to_pass"] else "–"
-            for c in ("package", "kernel", "read")
-        ]  # older files have no read
-        cells += [f"{r['bound']['ratio_bound']:.2f}" if "bound" in r else "–"]
+            f"{r['ratio_to_pass'][c]:.2f}" if c in r["ratio_to_pass"] else "–" for c in columns
+        ]  # older files have no read, no recorded
+        cells += [_bound(r["bound"]) if "bound" in r else "–"]
+        if to_bound:
+            cells += [f"{r['ratio_to_bound']['package']:.2f}" if "ratio_to_bound" in r else "–"]
         cells += [f"{r['speedup'][p]:.1f}" if p in r["speedup"] else "–" for p in present]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _bound(bound: dict) -> str:
+    """The lower bound's cell: the ratio, and what sets it (files with ``memory_witness``):
+    the multiply-adds at the peak rate, or the fastest read of A ("read_12_segments" shows
+    as "read, 12 segments")."""
+    cell = f"{bound['ratio_bound']:.2f}"
+    if "memory_witness" not in bound:
+        return cell
+    if bound["arithmetic_ms"] > bound["memory_ms"]:
+        return cell + " (FMAs at peak)"
+    witness = bound["memory_witness"]
+    if witness.startswith("pass"):
+        witness = "pass"
+    elif witness.endswith("_segments"):
+        witness = f"read, {witness.split('_')[1]} segments"
+    elif witness == "read_jax":
+        witness = "JAX's A @ x"
+    return f"{cell} ({witness})"
 
 
 def bound_cell(target: dict) -> str:

@@ -16,19 +16,33 @@ from .. import _validation as check
 from ..operators import EntrySampling, RankOneSensing
 from ..provenance import now, provenance
 from ..solvers import factorized_gd
+from ._affinity import one_cpu
 from ._memory import in_subprocess, memory
 from ._peak import peak_timer
-from ._peers import RTOL, RTOL32, agreement, package_gd, peers, torch_module
+from ._peers import (
+    RTOL,
+    RTOL32,
+    agreement,
+    jax_backend_cpus,
+    jax_module,
+    package_gd,
+    peers,
+    torch_module,
+)
 from ._timers import (
+    SEGMENTS,
+    cpu_per_wall,
     gemm_timer,
     interleaved,
+    jax_read_timer,
     lower_bound,
     pass_timer,
     per_iteration,
+    read_in_segments,
     read_timer,
     sample_iters,
 )
-from ._workloads import SEED, SMOKE, TABLE, Workload, problem
+from ._workloads import SEED, SMOKE, TABLE, Workload, problem, truth
 
 #: Targets of issue 5, as ratios to one pass over A: (workload, column, limit, what).
 TARGETS = [
@@ -37,18 +51,35 @@ TARGETS = [
     ("ci-batch8", "package", 0.35, "batched GD iteration per run / pass, B=8, CI size"),
     ("large-batch8", "package", 0.35, "batched GD iteration per run / pass, B=8, large"),
 ]
+#: Targets beside them, as ratios of two columns of a row's ms: (workload, column, over,
+#: limit, what). The package against the compiled JAX peer (only where JAX was measured), and
+#: the package called as the notebooks call it (history every iteration) against the package.
+RELATIVE_TARGETS = [
+    ("ci", "package", "jax", 1.0, "package / JAX, CI size"),
+    ("large", "package", "jax", 1.0, "package / JAX, large dense"),
+    ("ci-batch8", "package", "jax", 1.0, "package / JAX per run, B=8, CI size"),
+    ("large-batch8", "package", "jax", 1.0, "package / JAX per run, B=8, large"),
+    ("ci", "recorded", "package", 1.3, "recorded (history every iteration) / package, CI size"),
+]
 #: Target of the peak memory during a solve, as a multiple of the size of A.
 MEMORY_TARGET = 1.3
 
 
 def measure(w: Workload, reps: int, iters: int, min_seconds: float = 0.0) -> dict:
-    """ms/iteration (per run for a batch) of the pass, the package and each peer."""
+    """ms/iteration (per run for a batch) of the pass, the reads of A, the package (also
+    ``recorded``: with the history of every iteration, as the notebooks call it) and each
+    peer; the lower bound, and each candidate's ratios to the pass and to the bound."""
     op, y, U0, V0, step = problem(w)
     candidates, op_run = peers(w, op, y, U0, V0, step)
     agree = agreement(candidates)
     iters = sample_iters(op.matrix, iters, w.runs, min_seconds)
     dtype = np.dtype(w.dtype)
     timers = {"pass": pass_timer(op.matrix, iters), "read": read_timer(op_run.matrix, iters)}
+    for n in SEGMENTS:
+        timers[f"read_{n}_segments"] = read_timer(op_run.matrix, iters, read_in_segments(n))
+    jax_read = jax_read_timer(op_run.matrix, iters)
+    if jax_read is not None:
+        timers["read_jax"] = jax_read
     if dtype != np.float64:
         timers[f"pass_{w.dtype}"] = pass_timer(op_run.matrix, iters)
     U = (U0 if w.batch else U0[None]).astype(dtype)
@@ -67,10 +98,18 @@ def measure(w: Workload, reps: int, iters: int, min_seconds: float = 0.0) -> dic
         # The package evaluates the gradient iters + 1 times (the last for the final loss).
         evaluations = (iters + (name in ("package", "separate"))) * w.runs
         timers[name] = per_iteration(lambda run=run: run(iters), evaluations)
+    X = truth(w)
+
+    def recorded():
+        factorized_gd(op_run, y_run, U0, V0, step, iters, truth=X, record_every=1, dtype=dtype)
+
+    timers["recorded"] = per_iteration(recorded, (iters + 1) * w.runs)
     samples = interleaved(timers, reps)
     blas_fma_seconds = statistics.median(samples.pop("gemm"))
     fma_seconds = statistics.median(samples.pop("peak"))
     ms = {name: 1e3 * statistics.median(values) for name, values in samples.items()}
+    bound = lower_bound(w, ms, fma_seconds, blas_fma_seconds)
+    ratio_to_pass = {name: ms[name] / ms["pass"] for name in ms}
     return {
         **asdict(w),
         "min_ms": {name: 1e3 * min(values) for name, values in samples.items()},
@@ -79,9 +118,12 @@ def measure(w: Workload, reps: int, iters: int, min_seconds: float = 0.0) -> dic
         "reps": reps,
         "ms": ms,
         "samples_ms": {name: [1e3 * v for v in values] for name, values in samples.items()},
-        "ratio_to_pass": {name: ms[name] / ms["pass"] for name in ms},
-        "bound": lower_bound(w, ms, fma_seconds, blas_fma_seconds),
+        "ratio_to_pass": ratio_to_pass,
+        "bound": bound,
+        "ratio_to_bound": {name: r / bound["ratio_bound"] for name, r in ratio_to_pass.items()},
+        "recorded_over_package": ms["recorded"] / ms["package"],
         "speedup": {name: ms[name] / ms["package"] for name in candidates if name != "package"},
+        "cpu_per_wall": {name: cpu_per_wall(timer) for name, timer in timers.items()},
         "agreement": agree,
     }
 
@@ -97,10 +139,22 @@ def table(workloads, reps: int, iters: int, min_seconds: float, progress=print) 
 
 def format_row(row: dict) -> str:
     ratios = " ".join(f"{k}={v:.2f}" for k, v in row["ratio_to_pass"].items() if k != "pass")
-    return (
-        f"{row['name']:>14}: pass {row['ms']['pass']:.3f} ms; ratio to pass: {ratios}; "
-        f"lower bound {row['bound']['ratio_bound']:.2f}"
+    bound = row["bound"]
+    limit = (
+        "multiply-adds at peak"
+        if bound["arithmetic_ms"] > bound["memory_ms"]
+        else f"read by {bound['memory_witness']}"
     )
+    line = (
+        f"{row['name']:>14}: pass {row['ms']['pass']:.3f} ms; ratio to pass: {ratios}; "
+        f"lower bound {bound['ratio_bound']:.2f} ({limit}); "
+        f"package / bound {row['ratio_to_bound']['package']:.2f}; "
+        f"recorded / package {row['recorded_over_package']:.2f}"
+    )
+    if "jax" in row["ms"]:
+        line += f"; package / jax {row['ms']['package'] / row['ms']['jax']:.2f}"
+        line += f" (jax CPU/wall {row['cpu_per_wall']['jax']:.2f})"
+    return line
 
 
 def dense_series(reps: int, iters: int, smoke: bool) -> dict[str, list[dict]]:
@@ -123,17 +177,14 @@ def dense_series(reps: int, iters: int, smoke: bool) -> dict[str, list[dict]]:
         out[axis] = []
         for w in points:
             op, y, U0, V0, _ = problem(w)
-            samples = interleaved(
-                {
-                    "pass": pass_timer(op.matrix, iters),
-                    "read": read_timer(op.matrix, iters),
-                    "package": per_iteration(
-                        lambda op=op, y=y, U0=U0, V0=V0: package_gd(op, y, U0, V0, 0.2, iters),
-                        (iters + 1) * w.runs,
-                    ),
-                },
-                reps,
+            timers = {"pass": pass_timer(op.matrix, iters), "read": read_timer(op.matrix, iters)}
+            for n in SEGMENTS:
+                timers[f"read_{n}_segments"] = read_timer(op.matrix, iters, read_in_segments(n))
+            timers["package"] = per_iteration(
+                lambda op=op, y=y, U0=U0, V0=V0: package_gd(op, y, U0, V0, 0.2, iters),
+                (iters + 1) * w.runs,
             )
+            samples = interleaved(timers, reps)
             ms = {name: 1e3 * statistics.median(v) for name, v in samples.items()}
             out[axis].append(
                 {
@@ -196,7 +247,8 @@ def factored_series(reps: int, iters: int, smoke: bool) -> list[dict]:
 
 
 def machine() -> dict:
-    """The CPU, cores, load, BLAS configuration and versions, as the results file records them."""
+    """The CPU, cores, the CPUs this process may use (``affinity``), load, BLAS configuration
+    and versions (torch and jax: None when absent), as the results file records them."""
     cpu = next(
         (
             line.split(":", 1)[1].strip()
@@ -210,14 +262,19 @@ def machine() -> dict:
         config = np.show_config(mode="dicts")
         blas = config["Build Dependencies"]["blas"]
     torch = torch_module()
+    jax = jax_module()
+    affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
+        "affinity": affinity,
         "load_average": list(os.getloadavg()),
         "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
         "numpy_blas": blas,
         "torch": None if torch is None else torch.__version__,
         "torch_threads": None if torch is None else torch.get_num_threads(),
+        "jax": None if jax is None else jax.__version__,
+        "jax_backend_cpus": jax_backend_cpus(),
         "python": platform.python_version(),
         "numpy": np.__version__,
     }
@@ -231,8 +288,9 @@ def _read(path: str) -> str:
 
 
 def targets(rows: list[dict], mem: list[dict]) -> list[dict]:
-    """Each target of :data:`TARGETS` and :data:`MEMORY_TARGET` met by the table ``rows`` and
-    the memory rows ``mem``: the value, the limit and, for speed, the machine's lower bound."""
+    """Each target of :data:`TARGETS`, :data:`RELATIVE_TARGETS` and :data:`MEMORY_TARGET` met
+    by the table ``rows`` and the memory rows ``mem``: the value, the limit and, for speed
+    against the pass, the machine's lower bound."""
     by_name = {row["name"]: row for row in rows}
     out = []
     for name, column, limit, what in TARGETS:
@@ -249,6 +307,11 @@ def targets(rows: list[dict], mem: list[dict]) -> list[dict]:
                     "reachable": bound <= limit,
                 }
             )
+    for name, column, over, limit, what in RELATIVE_TARGETS:
+        ms = by_name[name]["ms"] if name in by_name else {}
+        if column in ms and over in ms:  # JAX: only where it was measured
+            value = ms[column] / ms[over]
+            out.append({"target": what, "value": value, "limit": limit, "met": value <= limit})
     for row in mem:
         if row["workload"]["dtype"] != "float64" and not row["astype"]:
             continue  # documented: a float32 solve on a float64 operator keeps a float32 copy
@@ -292,6 +355,10 @@ def run(
     ``compare_threads`` (default: on for a full run) also times the table in a subprocess
     under the other ``OPENBLAS_NUM_THREADS`` setting (:func:`other_threads_env`).
     ``progress(line)`` gets one line per workload and target (default: nothing).
+
+    With ``OPENBLAS_NUM_THREADS=1`` (one thread each), the table runs with the whole process
+    on one CPU (:func:`~matrix_sensing.benchmark.one_cpu`; recorded as ``table_cpu``), so that
+    JAX, when it is first used there, gets one core too; the affinity is restored after it.
     """
     small = quick or smoke
     reps = check.integer("reps", reps, minimum=1)
@@ -305,25 +372,29 @@ def run(
     started = now()
     load_before = list(os.getloadavg())
     workloads = SMOKE if smoke else TABLE[:1] + TABLE[2:3] if quick else TABLE
-    rows = table(workloads, reps, iters, min_seconds, progress)
-    data = {"machine": {**machine(), "load_average_before": load_before}, "table": rows}
+    with one_cpu(os.environ.get("OPENBLAS_NUM_THREADS") == "1") as cpu:
+        rows = table(workloads, reps, iters, min_seconds, progress)
+    data = {
+        "machine": {**machine(), "table_cpu": cpu, "load_average_before": load_before},
+        "table": rows,
+    }
     data["targets"] = targets(rows, [])
     if not (table_only or quick):
         data["memory"] = memory(smoke, iters)
         data["targets"] = targets(rows, data["memory"])
         data["scaling"] = dense_series(reps, iters, smoke)
         data["factored"] = factored_series(reps, iters, smoke)
-        for t in data["targets"]:
-            bound = (
-                ""
-                if "bound" not in t
-                else f"; machine's lower bound {t['bound']:.2f}"
-                + ("" if t["reachable"] else ", so the limit is out of reach here")
-            )
-            progress(
-                f"{'met' if t['met'] else 'NOT met'}: {t['target']}: "
-                f"{t['value']:.2f} (limit {t['limit']}{bound})"
-            )
+    for t in data["targets"]:
+        bound = (
+            ""
+            if "bound" not in t
+            else f"; machine's lower bound {t['bound']:.2f}"
+            + ("" if t["reachable"] else ", so the limit is out of reach here")
+        )
+        progress(
+            f"{'met' if t['met'] else 'NOT met'}: {t['target']}: "
+            f"{t['value']:.2f} (limit {t['limit']}{bound})"
+        )
     if compare_threads:
         other = in_subprocess(
             run,

@@ -53,14 +53,25 @@ def problem(w: Workload, op=None):
     :data:`SEED`."""
     op = op if op is not None else GaussianSensing(w.m, (w.n1, w.n2), seed=SEED)
     rng = np.random.default_rng(SEED + 1)
-    L = rng.standard_normal((w.n1, 2)) / np.sqrt(w.n1)
-    R = rng.standard_normal((w.n2, 2)) / np.sqrt(w.n2)
-    y = op.matrix @ (L @ R.T).reshape(-1)
+    y = op.matrix @ _truth(w, rng).reshape(-1)
     U0 = 1e-3 * rng.standard_normal((w.runs, w.n1, w.k))
     V0 = 1e-3 * rng.standard_normal((w.runs, w.n2, w.k))
     if not w.batch:
         U0, V0 = U0[0], V0[0]
     return op, y, U0, V0, 0.2
+
+
+def truth(w: Workload) -> np.ndarray:
+    """The (n1, n2) truth ``X = L R^T`` whose measurements :func:`problem` returns (the same
+    draw), for the history's ``test_error``."""
+    return _truth(w, np.random.default_rng(SEED + 1))
+
+
+def _truth(w: Workload, rng) -> np.ndarray:
+    # the first draws of the problem's generator, before the initial factors
+    L = rng.standard_normal((w.n1, 2)) / np.sqrt(w.n1)
+    R = rng.standard_normal((w.n2, 2)) / np.sqrt(w.n2)
+    return L @ R.T
 
 
 def fmas_per_run(w: Workload) -> int:
