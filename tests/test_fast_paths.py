@@ -619,3 +619,13 @@ def test_run_minor_kernels_write_only_inside_their_arrays(m, n1, n2, k, runs):
         assert np.all(array[-fence:] == 7.0)
     residual = np.einsum("bik,bjk->bij", U, V).reshape(runs, -1) @ A.T - y
     np.testing.assert_allclose(losses, 0.5 * np.sum(residual**2, axis=1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_run_minor_buffers_start_on_a_cache_line(dtype):
+    from matrix_sensing.operators.batch import aligned_zeros
+
+    for size in (1, 7, 64, 1001):
+        out = aligned_zeros(size, dtype)
+        assert out.shape == (size,) and out.dtype == dtype and not out.any()
+        assert out.ctypes.data % 64 == 0

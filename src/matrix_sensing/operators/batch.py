@@ -26,6 +26,15 @@ from .kernels import gd_record
 from .simd import LANES, add, fma, lane, load, mul, splat, store, sub, widen
 
 
+def aligned_zeros(size: int, dtype) -> np.ndarray:
+    """A zero array (size,) of ``dtype`` whose data starts on a 64-byte boundary: a vector
+    load that straddles two cache lines costs two (see ``benchmarks/README.md``)."""
+    itemsize = np.dtype(dtype).itemsize
+    raw = np.zeros(size + 64 // itemsize, dtype=dtype)
+    start = (-raw.ctypes.data % 64) // itemsize
+    return raw[start : start + size]
+
+
 def run_minor(runs: int) -> bool:
     """Whether a batch of ``runs`` runs goes through these kernels (vectors across the runs,
     padded to a multiple of :data:`~matrix_sensing.operators.simd.LANES`) rather than the

@@ -57,16 +57,16 @@ class CompiledRuns:
             )
         else:
             P = -(-runs // batch.LANES) * batch.LANES  # padded runs start at 0 and stay 0
-            Ut, Vt = np.empty(n1 * k * P, dtype), np.empty(n2 * k * P, dtype)
+            Ut, Vt = (batch.aligned_zeros(n * k * P, dtype) for n in (n1, n2))
             batch.pack(U, P, Ut)
             batch.pack(V, P, Vt)
-            padded_steps = np.zeros(P, dtype=dtype)
+            padded_steps = batch.aligned_zeros(P, dtype)
             padded_steps[:runs] = steps
             sizes = (n1 * n2, A.shape[0], n1 * n2, n1 * k, n2 * k)  # X, R, G, grad_U, grad_V
             self._state = (
                 Ut,
                 Vt,
-                *(np.zeros(size * P, dtype=dtype) for size in sizes),
+                *(batch.aligned_zeros(size * P, dtype) for size in sizes),
                 padded_steps,
                 np.array([n1, n2, k, P], dtype=np.int64),
             )
