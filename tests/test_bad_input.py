@@ -1289,6 +1289,8 @@ NO_USER_INPUT = {
         )
     },
     "matrix_sensing.operators.batch.run_minor": "a rule on the size of a validated batch",
+    "matrix_sensing.operators.batch.aligned_zeros": "allocates the buffers of a validated "
+    "batch",
     **{
         f"matrix_sensing.operators.simd.{name}": "an intrinsic of numba code, typed at compile "
         "time (not callable from Python)"
