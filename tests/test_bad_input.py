@@ -1289,12 +1289,24 @@ NO_USER_INPUT = {
         )
     },
     "matrix_sensing.operators.batch.run_minor": "a rule on the size of a validated batch",
-    "matrix_sensing.operators.batch.aligned_zeros": "allocates the buffers of a validated "
-    "batch",
+    "matrix_sensing.operators.batch.aligned_zeros": "allocates the buffers of a validated batch",
     **{
         f"matrix_sensing.operators.simd.{name}": "an intrinsic of numba code, typed at compile "
         "time (not callable from Python)"
-        for name in ("add", "fma", "lane", "load", "mul", "splat", "store", "sub", "widen")
+        for name in (
+            "add",
+            "div",
+            "fma",
+            "guard",
+            "lane",
+            "load",
+            "mul",
+            "negatives",
+            "splat",
+            "store",
+            "sub",
+            "widen",
+        )
     },
     "matrix_sensing.operators.simd.Vector": "a numba type (no user constructs one)",
     "matrix_sensing.solvers.driver.dense_truth": "called by factorized_gd after "

@@ -25,6 +25,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .simd import LANES, add, div, fma, guard, lane, load, negatives, splat, store, sub
+
 
 @njit(cache=True, fastmath=True, nogil=True, boundscheck=False)
 def fused_residual_adjoint(A, x, y, r, G):  # pragma: no cover - compiled
@@ -237,7 +239,8 @@ def gd_record(U, V, X, losses, history, column, iteration):  # pragma: no cover 
     ``history = (settings, truth, iterations, loss, imbalance, test_error, work)``:
     ``settings`` int64 (start, every, with imbalance?) as :func:`gd_advance` reads them;
     ``truth`` (n1, n2) float64, or (0, 0) for no test error; ``iterations`` (C,) int64;
-    ``loss``, ``imbalance``, ``test_error`` (B, C) float64; ``work`` (6, k) float64
+    ``loss``, ``imbalance``, ``test_error`` (B, C) float64; ``work`` (6, K) float64, K = k
+    rounded up to a multiple of ``simd.LANES``,
     with ``work[0, 0] = ||truth||_F``. Writes ``iterations[column] = iteration``,
     ``loss[b, column] = losses[b]``, ``imbalance[b, column] = ||U_b^T U_b - V_b^T V_b||_2``
     and ``test_error[b, column] = ||X_b - truth||_F / ||truth||_F`` (``X_b = U_b V_b^T``, as
@@ -265,15 +268,19 @@ def gd_record(U, V, X, losses, history, column, iteration):  # pragma: no cover 
             test_error[b, column] = math.sqrt(total) / work[0, 0]
 
 
-@njit(cache=True, nogil=True, boundscheck=False, fastmath=True)
+@njit(cache=True, nogil=True, boundscheck=False)
 def _tridiagonal(D, d, e, v, p):  # pragma: no cover - compiled
-    """Householder reduction of the symmetric ``D`` (k, k) (overwritten) to the tridiagonal
-    matrix with diagonal ``d`` (k,) and off-diagonal ``e[:k-1]``; ``v``, ``p`` (k,) are work.
-    Every row loop runs over the full row (``v`` is zero before the pivot) so that it
-    vectorizes: at k = 40 shortened loops stay in their scalar remainder."""
+    """Householder reduction of the symmetric ``D`` (k, k), k a multiple of ``simd.LANES``
+    (overwritten), to the tridiagonal matrix with diagonal ``d`` (k,) and off-diagonal
+    ``e[:k-1]``; ``v``, ``p`` (k,) are work. Whole rows in explicit vectors (``v`` is zero
+    before the pivot): ``p = D v`` is summed as rows of the trailing block scaled by ``v``
+    (the block is symmetric), so no sum is split across lanes. Entries outside the trailing
+    block are left stale; they are read again only multiplied by the zeros of ``v``."""
     k = D.shape[0]
+    flat = D.reshape(-1)
     for i in range(k):
         v[i] = 0.0
+    zero = splat(D.dtype, 0.0)
     for j in range(k - 2):
         s = 0.0
         for i in range(j + 2, k):
@@ -291,22 +298,23 @@ def _tridiagonal(D, d, e, v, p):  # pragma: no cover - compiled
         for i in range(j + 2, k):
             v[i] = D[i, j]
         tau = 2.0 / (s + v0 * v0)
+        for b in range(0, k, LANES):
+            store(p, b, zero)
+        for c in range(j + 1, k):
+            scale = splat(D.dtype, tau * v[c])
+            for b in range(0, k, LANES):
+                store(p, b, fma(scale, load(flat, c * k + b), load(p, b)))
         K = 0.0
-        for i in range(k):
-            t = 0.0
-            row = D[i]
-            for c in range(k):
-                t += row[c] * v[c]
-            p[i] = tau * t
+        for i in range(j + 1, k):
             K += p[i] * v[i]
         K *= 0.5 * tau
-        for i in range(k):
+        for i in range(j + 1, k):
             p[i] -= K * v[i]
         for i in range(j + 1, k):
-            vi, pi = v[i], p[i]
-            row = D[i]
-            for c in range(k):
-                row[c] -= vi * p[c] + pi * v[c]
+            minus_v, minus_p = splat(D.dtype, -v[i]), splat(D.dtype, -p[i])
+            for b in range(0, k, LANES):
+                row = fma(minus_v, load(p, b), load(flat, i * k + b))
+                store(flat, i * k + b, fma(minus_p, load(v, b), row))
         e[j] = alpha
     if k >= 2:
         d[k - 2] = D[k - 2, k - 2]
@@ -314,48 +322,66 @@ def _tridiagonal(D, d, e, v, p):  # pragma: no cover - compiled
     d[k - 1] = D[k - 1, k - 1]
 
 
-@njit(cache=True, nogil=True, boundscheck=False, fastmath=True)
+@njit(cache=True, nogil=True, boundscheck=False)
 def _counts(d, e2, x0, x1, x2, x3, x4, x5, x6, x7, pivmin):  # pragma: no cover - compiled
     """For eight shifts x_s: the number of eigenvalues below x_s of the tridiagonal matrix
-    with diagonal ``d`` and squared off-diagonal ``e2`` (Sturm sequence; eight independent
-    chains of divisions, so that their latencies overlap)."""
-    q0 = q1 = q2 = q3 = q4 = q5 = q6 = q7 = 1.0
-    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0
+    with diagonal ``d`` and squared off-diagonal ``e2`` (Sturm sequence). The eight shifts
+    are the lanes of one vector: one chain of vector divisions instead of eight of scalar
+    ones, whose throughput, not their latency, limited the sweep."""
+    shifts = np.empty(LANES)
+    shifts[0], shifts[1], shifts[2], shifts[3] = x0, x1, x2, x3
+    shifts[4], shifts[5], shifts[6], shifts[7] = x4, x5, x6, x7
+    x, floor = load(shifts, 0), splat(d.dtype, pivmin)
+    q, count = splat(d.dtype, 1.0), splat(d.dtype, 0.0)
     for i in range(d.shape[0]):
-        di = d[i]
         f = e2[i - 1] if i > 0 else 0.0
-        q0 = di - x0 - f / q0
-        q0 = q0 if abs(q0) >= pivmin else -pivmin
-        c0 += q0 < 0
-        q1 = di - x1 - f / q1
-        q1 = q1 if abs(q1) >= pivmin else -pivmin
-        c1 += q1 < 0
-        q2 = di - x2 - f / q2
-        q2 = q2 if abs(q2) >= pivmin else -pivmin
-        c2 += q2 < 0
-        q3 = di - x3 - f / q3
-        q3 = q3 if abs(q3) >= pivmin else -pivmin
-        c3 += q3 < 0
-        q4 = di - x4 - f / q4
-        q4 = q4 if abs(q4) >= pivmin else -pivmin
-        c4 += q4 < 0
-        q5 = di - x5 - f / q5
-        q5 = q5 if abs(q5) >= pivmin else -pivmin
-        c5 += q5 < 0
-        q6 = di - x6 - f / q6
-        q6 = q6 if abs(q6) >= pivmin else -pivmin
-        c6 += q6 < 0
-        q7 = di - x7 - f / q7
-        q7 = q7 if abs(q7) >= pivmin else -pivmin
-        c7 += q7 < 0
-    return c0, c1, c2, c3, c4, c5, c6, c7
+        q = guard(sub(sub(splat(d.dtype, d[i]), x), div(splat(d.dtype, f), q)), floor)
+        count = add(count, negatives(q))
+    return (
+        int(lane(count, 0)),
+        int(lane(count, 1)),
+        int(lane(count, 2)),
+        int(lane(count, 3)),
+        int(lane(count, 4)),
+        int(lane(count, 5)),
+        int(lane(count, 6)),
+        int(lane(count, 7)),
+    )
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _extremes(d, e, e2):  # pragma: no cover - compiled
-    """(smallest, largest) eigenvalue of the symmetric tridiagonal matrix (diagonal ``d``
-    (k,), off-diagonal ``e[:k-1]``) to the last bits of its scale, by multisection: each
-    Sturm sweep splits both brackets (from Gershgorin's disks) in five."""
+def _magnitudes(lo, hi):  # pragma: no cover - compiled
+    """The least and the largest |x| for x in [lo, hi]."""
+    if lo <= 0.0 <= hi:
+        return 0.0, max(-lo, hi)
+    return min(abs(lo), abs(hi)), max(abs(lo), abs(hi))
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _narrow(lo, hi, shifts, counts, k, largest):  # pragma: no cover - compiled
+    """The bracket [lo, hi] of the largest (else the smallest) eigenvalue narrowed by the
+    counts of eigenvalues below each of the increasing ``shifts`` inside it."""
+    if largest:  # above the last shift that has an eigenvalue above it
+        for j in range(len(shifts)):
+            if counts[j] < k:
+                lo = shifts[j]
+            else:
+                return lo, shifts[j]
+        return lo, hi
+    for j in range(len(shifts)):  # below the first shift that has an eigenvalue below it
+        if counts[j] >= 1:
+            return lo, shifts[j]
+        lo = shifts[j]
+    return lo, hi
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _largest_magnitude(d, e, e2):  # pragma: no cover - compiled
+    """The largest |eigenvalue| of the symmetric tridiagonal matrix (diagonal ``d`` (k,),
+    off-diagonal ``e[:k-1]``) to the last bits of its scale, by multisection from
+    Gershgorin's disks: each Sturm sweep splits the brackets of the smallest and the largest
+    eigenvalue in five, and once one of them is known to be the larger in magnitude, its
+    bracket alone in nine."""
     k = d.shape[0]
     lo, hi = d[0], d[0]
     for i in range(k):
@@ -364,48 +390,54 @@ def _extremes(d, e, e2):  # pragma: no cover - compiled
         e2[i] = e[i] * e[i] if i < k - 1 else 0.0
     scale = max(abs(lo), abs(hi))
     if not scale > 0.0 or math.isinf(scale):  # zero, or not finite (a run blowing up)
-        return scale if scale != 0.0 else 0.0, scale
+        return scale
     pivmin = 1e-290 * max(1.0, scale * scale)
     tol = 2.2e-16 * scale
     alo, ahi, blo, bhi = lo, hi, lo, hi  # brackets of the smallest (a) and the largest (b)
     while ahi - alo > tol or bhi - blo > tol:
+        a_least, a_most = _magnitudes(alo, ahi)
+        b_least, b_most = _magnitudes(blo, bhi)
+        if a_most < b_least or b_most < a_least:
+            break
         wa, wb = (ahi - alo) / 5, (bhi - blo) / 5
-        a1, a2, a3, a4 = alo + wa, alo + 2 * wa, alo + 3 * wa, alo + 4 * wa
-        b1, b2, b3, b4 = blo + wb, blo + 2 * wb, blo + 3 * wb, blo + 4 * wb
-        c = _counts(d, e2, a1, a2, a3, a4, b1, b2, b3, b4, pivmin)
-        nalo, nahi, nblo, nbhi = alo, ahi, blo, bhi
-        # The smallest lies below the first shift that has an eigenvalue below it, the
-        # largest above the last shift that has one above it (the counts grow with x).
-        if c[0] >= 1:
-            nahi = a1
-        elif c[1] >= 1:
-            nalo, nahi = a1, a2
-        elif c[2] >= 1:
-            nalo, nahi = a2, a3
-        elif c[3] >= 1:
-            nalo, nahi = a3, a4
-        else:
-            nalo = a4
-        if c[7] < k:
-            nblo = b4
-        elif c[6] < k:
-            nblo, nbhi = b3, b4
-        elif c[5] < k:
-            nblo, nbhi = b2, b3
-        elif c[4] < k:
-            nblo, nbhi = b1, b2
-        else:
-            nbhi = b1
+        a = (alo + wa, alo + 2 * wa, alo + 3 * wa, alo + 4 * wa)
+        b = (blo + wb, blo + 2 * wb, blo + 3 * wb, blo + 4 * wb)
+        c = _counts(d, e2, a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3], pivmin)
+        nalo, nahi = _narrow(alo, ahi, a, c[:4], k, False)
+        nblo, nbhi = _narrow(blo, bhi, b, c[4:], k, True)
         if nalo == alo and nahi == ahi and nblo == blo and nbhi == bhi:
             break  # the brackets cannot shrink further in floating point
         alo, ahi, blo, bhi = nalo, nahi, nblo, nbhi
-    return 0.5 * (alo + ahi), 0.5 * (blo + bhi)
+    largest = _magnitudes(blo, bhi)[1] >= _magnitudes(alo, ahi)[1]
+    lo, hi = (blo, bhi) if largest else (alo, ahi)
+    while hi - lo > tol:
+        w = (hi - lo) / 9
+        x = (
+            lo + w,
+            lo + 2 * w,
+            lo + 3 * w,
+            lo + 4 * w,
+            lo + 5 * w,
+            lo + 6 * w,
+            lo + 7 * w,
+            lo + 8 * w,
+        )
+        c = _counts(d, e2, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], pivmin)
+        nlo, nhi = _narrow(lo, hi, x, c, k, largest)
+        if nlo == lo and nhi == hi:
+            break
+        lo, hi = nlo, nhi
+    if ahi - alo <= tol and bhi - blo <= tol:  # both converged before either dominated
+        return max(abs(0.5 * (alo + ahi)), abs(0.5 * (blo + bhi)))
+    return abs(0.5 * (lo + hi))
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
 def symmetric_norm(D, work):  # pragma: no cover - compiled
-    """``||D||_2`` of the symmetric ``D`` (k, k) float64, overwritten; ``work`` (>= 5, k).
-    Scaled to a largest entry of 1 first, so that no square underflows or overflows."""
+    """``||D||_2`` of the symmetric ``D`` (k, k) float64; ``work`` (>= 5, K), K = k rounded
+    up to a multiple of ``simd.LANES``. Scaled to a largest entry of 1 first, so that no
+    square underflows or overflows, and padded with zero rows and columns (whose eigenvalues
+    are zero) to whole vectors for :func:`_tridiagonal`."""
     k = D.shape[0]
     largest, total = 0.0, 0.0
     for i in range(k):
@@ -416,9 +448,10 @@ def symmetric_norm(D, work):  # pragma: no cover - compiled
         return total
     if largest == 0.0 or k == 1:
         return largest
+    padded = -(-k // LANES) * LANES
+    scaled = np.zeros((padded, padded))
     for i in range(k):
         for c in range(k):
-            D[i, c] /= largest
-    _tridiagonal(D, work[0], work[1], work[2], work[3])
-    smallest, biggest = _extremes(work[0], work[1], work[4])
-    return largest * max(abs(smallest), abs(biggest))
+            scaled[i, c] = D[i, c] / largest
+    _tridiagonal(scaled, work[0], work[1], work[2], work[3])
+    return largest * _largest_magnitude(work[0], work[1], work[4])

@@ -94,6 +94,16 @@ def splat(typingctx, dtype, value):
     return sig, codegen
 
 
+def _llvm_intrinsic(builder, name: str, vector_type, arity: int):
+    """The LLVM intrinsic ``llvm.<name>`` on ``vector_type`` (llvmlite's declarations take
+    scalar types only)."""
+    suffix = "f64" if vector_type.element == ir.DoubleType() else "f32"
+    full = f"llvm.{name}.v{vector_type.count}{suffix}"
+    return builder.module.globals.get(full) or ir.Function(
+        builder.module, ir.FunctionType(vector_type, [vector_type] * arity), full
+    )
+
+
 def _binary(name: str):
     @intrinsic
     def operation(typingctx, a, b):
@@ -118,14 +128,7 @@ def fma(typingctx, a, b, c):
     sig = a(a, b, c)
 
     def codegen(context, builder, signature, args):
-        # llvmlite's IRBuilder.fma takes scalars only: the intrinsic itself, on vectors.
-        vector_type = args[0].type
-        suffix = "f64" if vector_type.element == ir.DoubleType() else "f32"
-        name = f"llvm.fma.v{a.lanes}{suffix}"
-        function = builder.module.globals.get(name) or ir.Function(
-            builder.module, ir.FunctionType(vector_type, [vector_type] * 3), name
-        )
-        return builder.call(function, args)
+        return builder.call(_llvm_intrinsic(builder, "fma", args[0].type, 3), args)
 
     return sig, codegen
 
@@ -150,5 +153,35 @@ def widen(typingctx, vector):
         if vector.dtype == types.float64:
             return args[0]
         return builder.fpext(args[0], ir.VectorType(ir.DoubleType(), vector.lanes))
+
+    return sig, codegen
+
+
+div = _binary("fdiv")
+
+
+@intrinsic
+def guard(typingctx, vector, floor):
+    """Lane by lane: the entry where its magnitude is at least ``floor`` (a vector), else
+    ``-floor``: the pivot guard of a Sturm sequence."""
+    sig = vector(vector, floor)
+
+    def codegen(context, builder, signature, args):
+        value, low = args
+        magnitude = builder.call(_llvm_intrinsic(builder, "fabs", value.type, 1), [value])
+        big = builder.fcmp_ordered(">=", magnitude, low)
+        return builder.select(big, value, builder.fneg(low))
+
+    return sig, codegen
+
+
+@intrinsic
+def negatives(typingctx, vector):
+    """Lane by lane: 1 where the entry is below zero, else 0 (for counting)."""
+    sig = vector(vector)
+
+    def codegen(context, builder, signature, args):
+        below = builder.fcmp_ordered("<", args[0], ir.Constant(args[0].type, None))
+        return builder.uitofp(below, args[0].type)
 
     return sig, codegen
