@@ -272,10 +272,11 @@ def gd_record(U, V, X, losses, history, column, iteration):  # pragma: no cover 
 def _tridiagonal(D, d, e, v, p):  # pragma: no cover - compiled
     """Householder reduction of the symmetric ``D`` (k, k), k a multiple of ``simd.LANES``
     (overwritten), to the tridiagonal matrix with diagonal ``d`` (k,) and off-diagonal
-    ``e[:k-1]``; ``v``, ``p`` (k,) are work. Whole rows in explicit vectors (``v`` is zero
-    before the pivot): ``p = D v`` is summed as rows of the trailing block scaled by ``v``
-    (the block is symmetric), so no sum is split across lanes. Entries outside the trailing
-    block are left stale; they are read again only multiplied by the zeros of ``v``."""
+    ``e[:k-1]``; ``v``, ``p`` (k,) are work. The trailing block in explicit vectors, from the
+    vector that holds the pivot's column (``v`` is zero before the pivot): ``p = D v`` is
+    summed as rows of the block scaled by ``v`` (the block is symmetric), so no sum is split
+    across lanes. Entries outside the block are left stale; they are read again only
+    multiplied by the zeros of ``v``."""
     k = D.shape[0]
     flat = D.reshape(-1)
     for i in range(k):
@@ -298,11 +299,12 @@ def _tridiagonal(D, d, e, v, p):  # pragma: no cover - compiled
         for i in range(j + 2, k):
             v[i] = D[i, j]
         tau = 2.0 / (s + v0 * v0)
-        for b in range(0, k, LANES):
+        start = (j + 1) - (j + 1) % LANES  # the vector that holds the pivot's column
+        for b in range(start, k, LANES):
             store(p, b, zero)
         for c in range(j + 1, k):
             scale = splat(D.dtype, tau * v[c])
-            for b in range(0, k, LANES):
+            for b in range(start, k, LANES):
                 store(p, b, fma(scale, load(flat, c * k + b), load(p, b)))
         K = 0.0
         for i in range(j + 1, k):
@@ -312,7 +314,7 @@ def _tridiagonal(D, d, e, v, p):  # pragma: no cover - compiled
             p[i] -= K * v[i]
         for i in range(j + 1, k):
             minus_v, minus_p = splat(D.dtype, -v[i]), splat(D.dtype, -p[i])
-            for b in range(0, k, LANES):
+            for b in range(start, k, LANES):
                 row = fma(minus_v, load(p, b), load(flat, i * k + b))
                 store(flat, i * k + b, fma(minus_p, load(v, b), row))
         e[j] = alpha
