@@ -7,8 +7,8 @@ stays in memory because numba cannot prove that two arrays do not overlap. The b
 kernels of :mod:`~matrix_sensing.operators.batch` instead hold one entry of every run of a
 batch in one vector (the runs' axis last, "run-minor"), so that each multiply-add serves
 several runs and accumulators live in registers: the form of the micro-kernels of a
-matrix-product library (and of the code XLA generates). On a CPU without vectors that wide
-LLVM splits each vector into narrower ones; the results do not change.
+matrix-product library. On a CPU without vectors that wide LLVM splits each vector into
+narrower ones; the results do not change.
 
 Every operation rounds as its scalar
 counterpart would (``fma`` rounds once, as a fused multiply-add does), so the kernels are
