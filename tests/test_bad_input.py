@@ -1274,6 +1274,8 @@ NO_USER_INPUT = {
     "matrix_sensing.operators.kernels.gd_evaluate": "a compiled kernel",
     "matrix_sensing.operators.kernels.gd_advance": "a compiled kernel",
     "matrix_sensing.operators.kernels.gd_record": "a compiled kernel",
+    "matrix_sensing.operators.kernels.recorded_at": "a compiled kernel",
+    "matrix_sensing.operators.kernels.past_bounds": "a compiled kernel",
     "matrix_sensing.operators.kernels.symmetric_norm": "a compiled kernel, called on the Gram "
     "matrices gd_record forms; tested against numpy in tests/test_fast_paths.py",
     **{

@@ -17,12 +17,10 @@ exactly as the single-run path sums it (:func:`~matrix_sensing.operators.kernels
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
-from .kernels import gd_record
+from .kernels import gd_record, past_bounds, recorded_at
 from .simd import LANES, add, fma, lane, load, mul, splat, store, sub, widen
 
 
@@ -216,8 +214,7 @@ def runs_advance(A, y, state, count, bounds, losses, history, unpacked):  # prag
     ((B, n1, k), (B, n2, k), (B, n1, n2)). Returns the steps taken and columns written."""
     Ut, Vt, _, _, _, grad_Ut, grad_Vt, steps, dims = state
     P = dims[3]
-    start, every = history[0][0], history[0][1]
-    written = 0
+    start, written = history[0][0], 0
     for t in range(count):
         for v in range(0, P, LANES):
             step = load(steps, v)
@@ -229,12 +226,11 @@ def runs_advance(A, y, state, count, bounds, losses, history, unpacked):  # prag
                 at = e * P + v
                 store(Vt, at, sub(load(Vt, at), mul(step, load(grad_Vt, at))))
         runs_evaluate(A, y, state, losses)
-        if every > 0 and (start + t + 1) % every == 0:
+        if recorded_at(history, t):
             runs_record(state, losses, history, written, start + t + 1, unpacked)
             written += 1
-        for b in range(losses.shape[0]):
-            if not losses[b] <= bounds[b] or math.isinf(losses[b]):
-                return t + 1, written
+        if past_bounds(losses, bounds):
+            return t + 1, written
     return count, written
 
 

@@ -204,8 +204,7 @@ def gd_advance(  # pragma: no cover - compiled
     arrays (see :func:`gd_record`): with ``every > 0`` every step whose iteration
     ``start + t`` is a multiple of ``every`` is recorded into its next column. Returns the
     number of steps taken and the number of columns written."""
-    start, every = history[0][0], history[0][1]
-    written = 0
+    start, written = history[0][0], 0
     for t in range(count):
         for b in range(U.shape[0]):
             step = steps[b]
@@ -217,13 +216,28 @@ def gd_advance(  # pragma: no cover - compiled
                 for c in range(V.shape[2]):
                     V[b, j, c] = V[b, j, c] - step * grad_V[b, j, c]
         gd_evaluate(A, y, U, V, X, R, G, grad_U, grad_V, losses, one_by_one)
-        if every > 0 and (start + t + 1) % every == 0:
+        if recorded_at(history, t):
             gd_record(U, V, X, losses, history, written, start + t + 1)
             written += 1
-        for b in range(U.shape[0]):
-            if not losses[b] <= bounds[b] or math.isinf(losses[b]):
-                return t + 1, written
+        if past_bounds(losses, bounds):
+            return t + 1, written
     return count, written
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def recorded_at(history, t):  # pragma: no cover - compiled
+    """Whether step ``t`` of an advance (to iteration ``start + t + 1``) is recorded."""
+    start, every = history[0][0], history[0][1]
+    return every > 0 and (start + t + 1) % every == 0
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def past_bounds(losses, bounds):  # pragma: no cover - compiled
+    """Whether a run's loss is not ``<= bounds[b]`` (non-finite included): a stop."""
+    for b in range(losses.shape[0]):
+        if not losses[b] <= bounds[b] or math.isinf(losses[b]):
+            return True
+    return False
 
 
 # The standard history recorded inside the compiled loop: the loss, the imbalance
