@@ -75,23 +75,12 @@ def pass_timer(A, iters: int):
     return per_iteration(passes, iters)
 
 
-@njit(fastmath=True, nogil=True, boundscheck=False)
-def read_every_entry(A):  # pragma: no cover - compiled
-    """The sum of all entries of the C-contiguous ``A``: the least work that reads every
-    entry once, vectorized at the machine's full width (``fastmath`` reassociates the sum)."""
-    flat = A.reshape(-1)
-    total = A.dtype.type(0)
-    for c in range(flat.shape[0]):
-        total += flat[c]
-    return total
-
-
 @functools.cache
 def read_in_segments(segments: int):
     """A compiled ``read(A)``: the sum of all entries of the C-contiguous ``A`` read as
     ``segments`` contiguous segments side by side, each with its own accumulator, so that
     that many streams come from memory at once (which the hardware prefetchers may serve
-    faster than the one of :func:`read_every_entry`); the last entries (fewer than
+    faster than one stream, :data:`read_every_entry`); the last entries (fewer than
     ``segments``) are added after the loop."""
     # numba keeps a fixed set of scalars in registers, not an array of accumulators (that
     # form read several times slower): the loop is written out for the given count
@@ -115,8 +104,13 @@ def read_in_segments(segments: int):
     return njit(fastmath=True, nogil=True, boundscheck=False)(namespace["read"])
 
 
+#: The sum of all entries of the C-contiguous ``A`` as one stream: the least work that reads
+#: every entry once, vectorized at the machine's full width (``fastmath`` reassociates it).
+read_every_entry = read_in_segments(1)
+
+
 def read_timer(A, iters: int, read=read_every_entry):
-    """One compiled read of every entry of ``A`` (``read``: :func:`read_every_entry` or one of
+    """One compiled read of every entry of ``A`` (``read``: :data:`read_every_entry` or one of
     :func:`read_in_segments`): a witness of how fast A can be read. numpy's ``A @ x`` can be
     slower (an OpenBLAS built for narrower vectors than the CPU has), so it is not always the
     limit it looks like; book/performance.md gives the measured ratio."""

@@ -72,7 +72,7 @@ class CompiledRuns:
             )
             self._unpacked = tuple(np.empty(s, dtype=dtype) for s in self._shapes)
         self._truth = np.zeros((0, 0)) if truth is None else np.array(truth, dtype=np.float64)
-        self._work = np.zeros((6, -(-k // 8) * 8))  # see kernels.gd_record
+        self._work = np.zeros((6, -(-k // kernels.LANES) * kernels.LANES))  # see gd_record
         self._work[0, 0] = np.linalg.norm(self._truth) if truth is not None else 1.0
         self._no_history = self._history(0, 0, 0, ())
         if not self._run_minor:
