@@ -16,7 +16,6 @@ points each claim fits.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from . import _validation as check
 
@@ -30,7 +29,7 @@ def loglog_fit(alphas, errors):
     :func:`scipy.stats.linregress` result; ``slope`` is the exponent of α.
     """
     alphas, errors = _points(alphas, errors, "errors", positive=True)
-    return stats.linregress(np.log(alphas), np.log(errors))
+    return _linregress()(np.log(alphas), np.log(errors))
 
 
 def semilog_fit(alphas, times):
@@ -41,7 +40,15 @@ def semilog_fit(alphas, times):
     its level) makes the fit NaN, so that the claim reading it fails.
     """
     alphas, times = _points(alphas, times, "times", positive=False, missing=True)
-    return stats.linregress(np.log(1.0 / alphas), times)
+    return _linregress()(np.log(1.0 / alphas), times)
+
+
+def _linregress():
+    # Imported on first use: scipy.stats takes about half a second to import, which every
+    # process that imports the package (each notebook kernel, each command) would pay.
+    from scipy.stats import linregress
+
+    return linregress
 
 
 def _points(alphas, values, name: str, *, positive: bool, missing: bool = False):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
-import scipy.stats
 
 from . import _validation as check
 from .operators import check_operator
@@ -160,7 +159,9 @@ def local_linear_rate(iterations, values, start: int, stop: int) -> float:
         raise ValueError(f"the window [{start:g}, {stop:g}) holds fewer than 2 recorded iterations")
     if np.any(values[window] <= 0):
         raise ValueError("values must be > 0 in the window to take logarithms")
-    fit = scipy.stats.linregress(iterations[window], np.log(values[window]))
+    from scipy.stats import linregress  # on first use: it takes half a second to import
+
+    fit = linregress(iterations[window], np.log(values[window]))
     return float(np.exp(fit.slope))
 
 
