@@ -1,9 +1,12 @@
-"""Shared fixtures: the book is built once per session, into a temporary folder; one
-headless Chromium serves every browser test."""
+"""Shared fixtures: the book is built once per test run, into a temporary folder; one
+headless Chromium per worker serves its browser tests."""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +34,39 @@ def built_book(tmp_path_factory) -> BuiltBook:
     checkout (tests/_scratch.py): the whole book from clean, warnings as errors, nitpicky
     references, and no network (a network namespace with only a loopback, where unshare
     allows it: see tests/_offline.py; test_offline_and_stale.py fails under the strictness
-    variable if it does not)."""
+    variable if it does not).
+
+    Built once per test run: under pytest-xdist the first worker to ask builds it into the
+    run's shared temporary folder, holding a lock, and the others wait for that build and
+    read it (no test writes into it)."""
+    shared = _run_folder(tmp_path_factory)
+    book, record = shared / "book", shared / "book.json"
+    with (shared / "book.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or its worker dies
+        if not record.is_file():
+            _build_book(book, record)
+        built = json.loads(record.read_text())
+    build = book / "_build"
+    log = (build / "test-book-build.log").read_text()
+    return BuiltBook(
+        build / "html", log, built["returncode"], build / "jupyter_execute", built["offline"]
+    )
+
+
+def _run_folder(tmp_path_factory) -> Path:
+    """The temporary folder of the whole run: under pytest-xdist, the parent of each
+    worker's own (``.../pytest-N/popen-gw0``)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _build_book(book: Path, record: Path) -> None:
     from _offline import offline_prefix
     from _scratch import scratch_copy
 
-    book = scratch_copy(tmp_path_factory.mktemp("book"))
+    shutil.rmtree(book, ignore_errors=True)  # what a build cut short left
+    book.mkdir()
+    scratch_copy(book)
     prefix, _ = offline_prefix()
     proc = subprocess.run(
         [*(prefix or ()), *BOOK_COMMAND],
@@ -45,12 +76,12 @@ def built_book(tmp_path_factory) -> BuiltBook:
         timeout=1800,
         env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
     )
-    log = proc.stdout + proc.stderr
     (book / "_build").mkdir(exist_ok=True)
-    (book / "_build" / "test-book-build.log").write_text(log)
-    build = book / "_build"
+    (book / "_build" / "test-book-build.log").write_text(proc.stdout + proc.stderr)
     offline = " ".join(prefix) if prefix else ""
-    return BuiltBook(build / "html", log, proc.returncode, build / "jupyter_execute", offline)
+    partial = record.with_suffix(".tmp")
+    partial.write_text(json.dumps({"returncode": proc.returncode, "offline": offline}))
+    partial.replace(record)
 
 
 @pytest.fixture(scope="session")
@@ -79,49 +110,52 @@ def problem():
     return op, op(truth), U0, V0, truth
 
 
-# How `make test` shares the tests among its workers (pytest -n, pytest-xdist): the tests that
-# read the built book all go to one worker, which builds it once (they come first, so that
-# the build starts at once); the tests of a module with an expensive module fixture (an
-# installed environment, a claim's run, the benchmark's data) go to one worker, which makes
-# it once; any other test goes to whichever worker is free. (xdist's own `--dist loadgroup`
-# does not group anything under pytest 9, whose node ids it can no longer rename.)
-BOOK_FILES = {
-    "test_api_reference.py",
-    "test_book.py",
-    "test_citation.py",
-    "test_explore.py",
-    "test_golden_values.py",
-    "test_offline_and_stale.py",
-    "test_site_links.py",
-    "test_verdict_cells.py",
-}
-BOOK_TESTS = {"tests/test_documented_commands.py::test_make_book_as_written_builds_the_book"}
+# How `make test` shares the tests among its workers (pytest -n, pytest-xdist). Each worker
+# takes the next unit of work from one queue when it runs out; the queue is ordered so that
+# the longest work starts first and the short tests fill the end: the book's build (about
+# half the run, most of it on its own processes), then the tests that run commands, then
+# the tests that read the built book (a worker that reaches one before the build is done
+# waits for it), then every other test. A module with an expensive module fixture (an
+# installed environment, a claim's run, the benchmark's data) is one unit, made once; any
+# other test is a unit of its own. (xdist's own `--dist loadgroup` does not group anything
+# under pytest 9, whose node ids it can no longer rename.)
+BUILDS_THE_BOOK = "tests/test_book.py::test_book_builds_without_warnings"
 SHARED_FIXTURE_MODULES = {"test_installed_package.py", "test_cli.py", "test_benchmarks.py"}
+RUNS_COMMANDS = {
+    *SHARED_FIXTURE_MODULES,
+    "test_interruption.py",
+    "test_parallel_runs.py",
+    "test_documented_commands.py",
+    "test_jupyterlab.py",
+    "test_notebooks.py",
+    "test_capabilities.py",
+}
 
 
 def worker_scope(nodeid: str) -> str:
-    """The unit of work a test belongs to: ``"book"``, its module, or itself."""
+    """The unit of work a test belongs to: its module or itself."""
     path = nodeid.split("::")[0]
-    if Path(path).name in BOOK_FILES or nodeid.split("[")[0] in BOOK_TESTS:
-        return "book"
     return path if Path(path).name in SHARED_FIXTURE_MODULES else nodeid
 
 
+def _queue_position(item) -> int:
+    if item.nodeid == BUILDS_THE_BOOK:
+        return 0
+    if {"built_book", "site"} & set(getattr(item, "fixturenames", ())):
+        return 2
+    return 1 if Path(item.nodeid.split("::")[0]).name in RUNS_COMMANDS else 3
+
+
 def pytest_collection_modifyitems(config, items):
-    """The tests that read the built book first; a test that reads it and is not in the book's
-    scope is an error here, not a second build in another worker."""
-    for item in items:
-        if {"built_book", "site"} & set(getattr(item, "fixturenames", ())):
-            if worker_scope(item.nodeid) != "book":
-                raise pytest.UsageError(
-                    f"{item.nodeid} reads the built book: add it to BOOK_TESTS in conftest.py"
-                )
-    items.sort(key=lambda item: worker_scope(item.nodeid) != "book")
+    """The queue's order (see above); the sort is stable within each part."""
+    items.sort(key=_queue_position)
 
 
 def pytest_xdist_make_scheduler(config, log):
     """xdist's scheduling by scope, with the scopes of :func:`worker_scope`."""
     from xdist.scheduler import LoadScopeScheduling
+
+    config.option.loadscopereorder = False  # the queue keeps the order of the collection
 
     class ByWorkerScope(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
