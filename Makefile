@@ -18,8 +18,8 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --all --builder html -W -n --keep-going
 	@echo "Book built: open file://$(CURDIR)/_build/html/index.html"
 
-# One worker per core (pytest-xdist); the tests that read the built book share one worker, so
-# the book is built once (tests/conftest.py says which tests go together).
+# One worker per core (pytest-xdist). The book is built once per run, by the first worker that
+# needs it, and read by every worker; tests/conftest.py orders the queue, longest work first.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -37,6 +37,11 @@ PIP := python -m pip install --quiet --disable-pip-version-check
 $(STAMP): requirements.txt tools/cffconvert.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed; set PYTHON=python3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# pip itself first, at the lock's version: the pip a new venv starts with (23.2 on Python
+	@# 3.11.7) resolves the base of a package pinned with an extra, jsonschema[format-nongpl],
+	@# apart from it, to a newer release than the lock's, and refuses that unhashed file.
+	sed -n '/^pip==/,/# via/p' requirements.txt > $(VENV)/pip-lock.txt
+	$(BIN)/$(PIP) --require-hashes -r $(VENV)/pip-lock.txt
 	$(BIN)/$(PIP) --require-hashes -r requirements.txt
 	$(BIN)/$(PIP) --no-deps --no-build-isolation -e .
 	test -x $(VENV)/cffconvert/bin/python || $(PYTHON) -m venv $(VENV)/cffconvert
