@@ -6,6 +6,8 @@ import os
 import pickle
 import random
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -201,6 +203,28 @@ def test_the_lock_removes_what_a_killed_writer_left(tmp_path):
         provenance.exclusive(None)
     with pytest.raises(TypeError, match="payload must be bytes"):
         provenance.write_bytes(tmp_path / "x.png", "text")
+
+
+def test_leaving_the_lock_removes_what_a_writer_killed_inside_it_left(tmp_path):
+    """An interrupted ``run`` kills its notebook's kernel, which may be in the middle of an
+    atomic write (a checkpoint): what it left goes when the folder is left, not at the next
+    run. (Found by test_interruption.py, when a Ctrl-C fell on a checkpoint's write.)"""
+    leftover = tmp_path / "checkpoints" / ".tasks.json.k1ll3d.tmp"
+    writer = (
+        "import sys, time; from pathlib import Path; p = Path(sys.argv[1]); "
+        "p.parent.mkdir(); p.write_bytes(b'{\"ta'); print(flush=True); time.sleep(60)"
+    )
+    with pytest.raises(KeyboardInterrupt), provenance.exclusive(tmp_path):
+        child = subprocess.Popen(
+            [sys.executable, "-c", writer, str(leftover)], stdout=subprocess.PIPE
+        )
+        child.stdout.readline()  # the write has begun
+        child.kill()
+        child.wait()
+        assert leftover.exists()
+        raise KeyboardInterrupt
+    assert not leftover.exists()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == [".lock", "checkpoints"]
 
 
 def test_a_record_of_another_configuration_is_recomputed(tmp_path):

@@ -361,8 +361,10 @@ def exclusive(folder):
 
     Entering raises :class:`FolderBusy` at once if another process holds the lock, then
     removes the temporary files that a killed writer left in the folder (``.<name>.*.tmp``,
-    recursively): with the lock held, no live writer owns them. The lock dies with the
-    process, even a killed one, so it never needs cleaning up.
+    recursively): with the lock held, no live writer owns them. Leaving removes them again,
+    for the writers that the holder started and killed (the notebook's kernel of an
+    interrupted ``run``); the holder waits for their end before it leaves. The lock dies
+    with the process, even a killed one, so it never needs cleaning up.
     """
     return _locked(_as_path(folder, "folder", what="folder"))
 
@@ -378,7 +380,10 @@ def _locked(folder: Path):
         except BlockingIOError:
             raise FolderBusy(f"another process is writing results to {folder}") from None
         _remove_partial_writes(folder)
-        yield folder
+        try:
+            yield folder
+        finally:
+            _remove_partial_writes(folder)
 
 
 def _jsonable(value):

@@ -201,9 +201,13 @@ def _stop_kernel_and_interrupt(signum, frame):
     import psutil  # a dependency of ipykernel
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # one Ctrl-C is enough
-    for child in psutil.Process().children(recursive=True):
+    children = psutil.Process().children(recursive=True)
+    for child in children:
         with contextlib.suppress(psutil.Error):
             child.kill()
+    # Gone before the results folder is left: a kernel killed while it wrote a checkpoint
+    # leaves a temporary file, which provenance.exclusive removes on the way out.
+    psutil.wait_procs(children, timeout=10)
     logging.getLogger("asyncio").disabled = True  # "Task exception was never retrieved"
     raise KeyboardInterrupt
 
