@@ -119,7 +119,6 @@ def problem():
 # installed environment, a claim's run, the benchmark's data) is one unit, made once; any
 # other test is a unit of its own. (xdist's own `--dist loadgroup` does not group anything
 # under pytest 9, whose node ids it can no longer rename.)
-BUILDS_THE_BOOK = "tests/test_book.py::test_book_builds_without_warnings"
 SHARED_FIXTURE_MODULES = {"test_installed_package.py", "test_cli.py", "test_benchmarks.py"}
 RUNS_COMMANDS = {
     *SHARED_FIXTURE_MODULES,
@@ -138,17 +137,23 @@ def worker_scope(nodeid: str) -> str:
     return path if Path(path).name in SHARED_FIXTURE_MODULES else nodeid
 
 
+def _reads_the_book(item) -> bool:
+    return bool({"built_book", "site"} & set(getattr(item, "fixturenames", ())))
+
+
 def _queue_position(item) -> int:
-    if item.nodeid == BUILDS_THE_BOOK:
-        return 0
-    if {"built_book", "site"} & set(getattr(item, "fixturenames", ())):
+    if _reads_the_book(item):
         return 2
     return 1 if Path(item.nodeid.split("::")[0]).name in RUNS_COMMANDS else 3
 
 
 def pytest_collection_modifyitems(config, items):
-    """The queue's order (see above); the sort is stable within each part."""
+    """The queue's order (see above): the first test that reads the book goes first, and
+    builds it; the sort is stable within each part."""
     items.sort(key=_queue_position)
+    readers = [i for i, item in enumerate(items) if _reads_the_book(item)]
+    if readers:
+        items.insert(0, items.pop(readers[0]))
 
 
 def pytest_xdist_make_scheduler(config, log):
