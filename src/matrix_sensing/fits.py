@@ -28,8 +28,10 @@ def loglog_fit(alphas, errors):
     ``alphas`` and ``errors`` (N,), N >= 2, both > 0. Returns the
     :func:`scipy.stats.linregress` result; ``slope`` is the exponent of α.
     """
+    from scipy.stats import linregress  # on first use: it takes half a second to import
+
     alphas, errors = _points(alphas, errors, "errors", positive=True)
-    return _linregress()(np.log(alphas), np.log(errors))
+    return linregress(np.log(alphas), np.log(errors))
 
 
 def semilog_fit(alphas, times):
@@ -39,16 +41,10 @@ def semilog_fit(alphas, times):
     ``alphas`` (N,) > 0, N >= 2, and ``times`` (N,); a NaN time (a run that never reached
     its level) makes the fit NaN, so that the claim reading it fails.
     """
+    from scipy.stats import linregress  # on first use: it takes half a second to import
+
     alphas, times = _points(alphas, times, "times", positive=False, missing=True)
-    return _linregress()(np.log(1.0 / alphas), times)
-
-
-def _linregress():
-    # Imported on first use: scipy.stats takes about half a second to import, which every
-    # process that imports the package (each notebook kernel, each command) would pay.
-    from scipy.stats import linregress
-
-    return linregress
+    return linregress(np.log(1.0 / alphas), times)
 
 
 def _points(alphas, values, name: str, *, positive: bool, missing: bool = False):
