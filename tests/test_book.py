@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from _browser import guarded_page
+from _browser import guard
 
 M1_M2_PAGE = "book/claims/m1_m2.html"
 M1_M2_NOTEBOOK = "notebooks/m1_m2_small_vs_large_init"
@@ -24,6 +24,15 @@ def test_book_builds_without_warnings(built_book):
     # ipykernel's once-per-notebook warning about plain-text TCP must not reach the reader.
     assert "without encryption" not in built_book.log
     assert (built_book.html / "index.html").is_file()
+
+
+@pytest.mark.book
+def test_the_front_page_forwards_to_the_first_page_with_the_books_icon(built_book):
+    front = (built_book.html / "index.html").read_text(encoding="utf-8")
+    assert '<meta http-equiv="Refresh" content="0; url=book/intro.html">' in front
+    assert '<a href="book/intro.html">' in front
+    assert '<link rel="icon" href="_static/favicon.svg">' in front
+    assert (built_book.html / "_static" / "favicon.svg").is_file()
 
 
 @pytest.mark.book
@@ -46,12 +55,39 @@ def test_every_page_renders_offline(built_book, site, browser):
     pages = _pages(built_book.html)
     assert "index.html" in pages and M1_M2_PAGE in pages, pages
     problems: list[str] = []
+    # One tab visits every page, as a reader follows links: it keeps its renderer process and
+    # the cache of the book's shared scripts and styles from page to page.
+    page, found = browser.new_page(), []
+    guard(page, site, found)
     for page_path in pages:
         # A page that forwards (the front page's meta refresh) is read once it has arrived.
         forwards = 'http-equiv="refresh"' in (built_book.html / page_path).read_text().lower()
         wait = "networkidle" if forwards else "load"
-        problems += [f"{page_path}: {p}" for p in _visit(browser, f"{site}/{page_path}", wait)]
+        _visit(page, f"{site}/{page_path}", wait, found)
+        problems += [f"{page_path}: {p}" for p in found]
+        found.clear()
+    page.close()
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.browser
+def test_a_request_for_another_machine_is_reported_and_goes_nowhere(browser, tmp_path):
+    """The harness above can fail: a page that loads an image from another machine is
+    reported (the request goes to the browser's refusing proxy, not to the network)."""
+    from _serve import serve
+
+    (tmp_path / "page.html").write_text(
+        '<html><body><img src="http://example.invalid/figure.png"></body></html>'
+    )
+    with serve(tmp_path) as url:
+        page, problems, failures = browser.new_page(), [], []
+        guard(page, url, problems)
+        page.on("requestfailed", lambda r: failures.append((r.url, r.failure)))
+        _visit(page, f"{url}page.html", "load", problems)
+        page.close()
+    assert failures == [("http://example.invalid/figure.png", "net::ERR_PROXY_CONNECTION_FAILED")]
+    assert "request leaves the machine: http://example.invalid/figure.png" in problems
+    assert "image not loaded: http://example.invalid/figure.png" in problems
 
 
 @pytest.mark.browser
@@ -69,9 +105,9 @@ def test_glued_numbers_are_on_the_claim_page(built_book, site, browser):
     assert f"{worst:.1e}" in text, f"glued m1_test_error_worst {worst:.1e} is not on the page"
 
 
-def _visit(browser, url: str, wait: str) -> list[str]:
-    problems: list[str] = []
-    page = guarded_page(browser, url, problems)
+def _visit(page, url: str, wait: str, problems: list[str]) -> None:
+    """Open ``url`` in ``page`` (under :func:`guard`) and add to ``problems`` what does not
+    render: images that did not load, math MathJax left as TeX."""
     # "load" waits for the page's scripts, styles and images; MathJax is awaited below.
     # ("networkidle" waits half a second more per page, for nothing this test reads, except
     # on a page that forwards to another.)
@@ -96,8 +132,6 @@ def _visit(browser, url: str, wait: str) -> list[str]:
     for marker in ("\\(", "\\[", "$$"):
         if marker in text:
             problems.append(f"raw TeX {marker!r} left in the page text")
-    page.close()
-    return problems
 
 
 @pytest.mark.book

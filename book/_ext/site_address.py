@@ -6,11 +6,19 @@ theme as ``html_theme_options["repository_url"]``; this extension derives Sphinx
 ``html_baseurl`` from it, so every page carries ``<link rel="canonical">`` with the address
 it will have when published. An ``html_baseurl`` set explicitly (``html.baseurl`` in
 ``_config.yml``, e.g. for a custom domain) is left alone.
+
+The address itself serves ``index.html``, which forwards to the book's first page. It is
+written here, before sphinx-external-toc would write its one-line redirect (it leaves an
+existing file alone): a complete page with the book's icon, since without one every browser
+asks for ``/favicon.ico``, which is not there (an error in the console), and with a link for
+a browser that does not follow the redirect.
 """
 
 from __future__ import annotations
 
+import html
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 # GitHub's rules: an account name is 1-39 letters, digits or single inner hyphens; a
@@ -63,6 +71,25 @@ def _set_baseurl(app, config):
         config.html_baseurl = pages_url(repository_url)
 
 
+def _front_page(app, exception):
+    index = Path(app.outdir) / "index.html"
+    if exception is not None or app.builder.format != "html" or index.exists():
+        return
+    first = html.escape(app.builder.get_target_uri(app.config.root_doc))
+    title = html.escape(app.config.html_title or app.config.project)
+    icon = app.config.html_favicon
+    icon_link = f'<link rel="icon" href="_static/{Path(icon).name}">' if icon else ""
+    index.write_text(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        f'<meta http-equiv="Refresh" content="0; url={first}">{icon_link}'
+        f"<title>{title}</title></head>\n"
+        f'<body><p><a href="{first}">{title}</a></p></body></html>\n',
+        encoding="utf-8",
+    )
+
+
 def setup(app):
     app.connect("config-inited", _set_baseurl)
+    # Before sphinx-external-toc's handler (priority 500), which writes a bare redirect.
+    app.connect("build-finished", _front_page, priority=400)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

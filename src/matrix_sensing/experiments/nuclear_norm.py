@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
-import scipy.optimize
 
 from .. import _validation as check
 from ..initialization import identity_init
@@ -110,7 +109,9 @@ def min_trace_certificate(op, Q) -> dict[str, float]:
 
     lam = lam0
     if null.shape[1]:
-        found = scipy.optimize.minimize(
+        from scipy.optimize import minimize  # on first use: a quarter of a second to import
+
+        found = minimize(
             smoothed,
             np.zeros(null.shape[1]),
             jac=True,

@@ -21,7 +21,6 @@ small sizes and tests.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sparse
 
 from .. import _validation as check
 
@@ -238,8 +237,11 @@ class EntrySampling:
         """Bytes held by the operator's index arrays."""
         return sum(x.nbytes for x in (self.rows, self.cols, self._indices, self._indptr))
 
-    def _sampled(self, weights) -> sparse.csr_array:
-        """The n1 x n2 sparse matrix with ``weights[i]`` at (row_i, col_i) (repeats add up)."""
+    def _sampled(self, weights):
+        """The n1 x n2 ``scipy.sparse.csr_array`` with ``weights[i]`` at (row_i, col_i)
+        (repeats add up)."""
+        import scipy.sparse as sparse  # on first use: it takes a tenth of a second to import
+
         return sparse.csr_array((weights, self._indices, self._indptr), shape=self.shape)
 
     def __call__(self, Z) -> np.ndarray:
