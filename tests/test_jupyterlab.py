@@ -32,6 +32,7 @@ NOTEBOOK = "n10_nuclear_norm.ipynb"
 VERDICT = "N10 PASS (5/5 seeds)"
 KERNEL = "Python 3 (ipykernel)"  # the display name of .venv's kernel
 RUN_TIMEOUT_MS = 600_000
+TRACEBACK = "Traceback (most recent call last)"  # how JupyterLab shows an exception
 
 
 def _free_port() -> int:
@@ -152,7 +153,10 @@ def test_a_claim_notebook_runs_in_jupyterlab_and_prints_its_verdict(browser, tmp
             page.click("li.lm-MenuBar-item:has-text('Run')")
             page.click("li.lm-Menu-item[data-command='runmenu:run-all']")
             verdict = last.locator(".jp-OutputArea-output").filter(has_text=VERDICT)
-            verdict.wait_for(timeout=RUN_TIMEOUT_MS)
+            # A cell that raises stops Run All: the verdict would never come.
+            error = page.locator(".jp-OutputArea-output").filter(has_text=TRACEBACK)
+            verdict.or_(error).first.wait_for(timeout=RUN_TIMEOUT_MS)
+            assert not error.count(), error.first.text_content()
             kernel_idle.wait_for(timeout=RUN_TIMEOUT_MS)
             text = last.locator(".jp-OutputArea").text_content()
             # Every code cell ran, in order, from the first (the Colab cell) to the verdict.
