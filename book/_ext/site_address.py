@@ -80,7 +80,7 @@ def _front_page(app, exception):
     icon = app.config.html_favicon
     icon_link = f'<link rel="icon" href="_static/{Path(icon).name}">' if icon else ""
     index.write_text(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f'<meta http-equiv="Refresh" content="0; url={first}">{icon_link}'
         f"<title>{title}</title></head>\n"
         f'<body><p><a href="{first}">{title}</a></p></body></html>\n',
