@@ -8,10 +8,10 @@ it will have when published. An ``html_baseurl`` set explicitly (``html.baseurl`
 ``_config.yml``, e.g. for a custom domain) is left alone.
 
 The address itself serves ``index.html``, which forwards to the book's first page. It is
-written here, before sphinx-external-toc would write its one-line redirect (it leaves an
-existing file alone): a complete page with the book's icon, since without one every browser
-asks for ``/favicon.ico``, which is not there (an error in the console), and with a link for
-a browser that does not follow the redirect.
+written here, at every build and before sphinx-external-toc would write its one-line
+redirect (which leaves an existing file alone): a complete page with the book's icon, since
+without one every browser asks for ``/favicon.ico``, which is not there (an error in the
+console), and with a link for a browser that does not follow the redirect.
 """
 
 from __future__ import annotations
@@ -72,8 +72,10 @@ def _set_baseurl(app, config):
 
 
 def _front_page(app, exception):
+    # Rewritten at every build (a bare redirect from an earlier build is replaced), unless
+    # the root page is itself index.html.
     index = Path(app.outdir) / "index.html"
-    if exception is not None or app.builder.format != "html" or index.exists():
+    if exception is not None or app.builder.format != "html" or app.config.root_doc == "index":
         return
     first = html.escape(app.builder.get_target_uri(app.config.root_doc))
     title = html.escape(app.config.html_title or app.config.project)
