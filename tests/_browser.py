@@ -64,8 +64,12 @@ def guard(page, url: str, problems: list[str]) -> None:
             problems.append(f"request leaves the machine: {r.url}")
 
     def failed(r):
-        if r.url.split("/", 3)[:3] == origin:  # the others are reported as leaving
-            problems.append(f"failed request: {r.url}")
+        # Requests for other origins are reported as leaving. A request cancelled by leaving
+        # the page (the front page forwards at once, while its icon may still be loading)
+        # is not a resource that failed: a missing one is an HTTP error, a broken server
+        # another net:: error.
+        if r.url.split("/", 3)[:3] == origin and r.failure != "net::ERR_ABORTED":
+            problems.append(f"failed request: {r.url} ({r.failure})")
 
     page.on("request", request)
     page.on("requestfailed", failed)
