@@ -27,9 +27,10 @@ def browser():
 
     Every request for another machine goes to a proxy on a loopback port where nothing
     listens, so it fails there and never reaches the network (Chromium sends loopback
-    addresses, where the tests serve their pages, past any proxy). :func:`guard` reports
-    it. Blocking this way, not with Playwright's request routing, keeps Chromium's cache:
-    routing turns it off, and the pages of the book then cost about twice the CPU time."""
+    addresses, where the tests serve their pages, past any proxy);
+    :func:`report_requests_leaving` reports it. Blocking this way, not with Playwright's
+    request routing, keeps Chromium's cache: routing turns it off, and the pages of the book
+    then cost about twice the CPU time."""
     from _capabilities import chromium_executable, missing
 
     executable, reason = chromium_executable()
@@ -53,15 +54,26 @@ def _refusing_port():
         yield s.getsockname()[1]
 
 
-def guard(page, url: str, problems: list[str]) -> None:
-    """Record into ``problems`` the console errors, page errors, failed requests, HTTP errors
-    and requests for another origin than ``url``'s (which the browser's proxy refuses) of
-    ``page``, for as long as it is open, across navigations."""
+def report_requests_leaving(page, url: str, problems: list[str]) -> None:
+    """Record into ``problems`` every request of ``page`` for another origin than ``url``'s
+    (the browser's proxy refuses it), for as long as the page is open, across navigations;
+    ``data:`` and ``blob:`` URLs are in memory."""
     origin = url.split("/", 3)[:3]
 
     def request(r):
-        if r.url.split("/", 3)[:3] != origin and not r.url.startswith("data:"):
+        if r.url.split("/", 3)[:3] != origin and not r.url.startswith(("data:", "blob:")):
             problems.append(f"request leaves the machine: {r.url}")
+
+    page.on("request", request)
+
+
+def guarded_page(browser, url: str, problems: list[str]):
+    """A new page of ``browser`` that records into ``problems`` its console errors, page
+    errors, failed requests, HTTP errors and requests for another origin than ``url``'s
+    (:func:`report_requests_leaving`), for as long as it is open, across navigations."""
+    page = browser.new_page()
+    report_requests_leaving(page, url, problems)
+    origin = url.split("/", 3)[:3]
 
     def failed(r):
         # Requests for other origins are reported as leaving. A request cancelled by leaving
@@ -71,20 +83,13 @@ def guard(page, url: str, problems: list[str]) -> None:
         if r.url.split("/", 3)[:3] == origin and r.failure != "net::ERR_ABORTED":
             problems.append(f"failed request: {r.url} ({r.failure})")
 
-    page.on("request", request)
     page.on("requestfailed", failed)
     page.on("console", lambda m: m.type == "error" and problems.append(_console(m)))
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+    return page
 
 
 def _console(message) -> str:
     where = message.location.get("url")
     return f"console: {message.text}" + (f" ({where})" if where else "")
-
-
-def guarded_page(browser, url: str, problems: list[str]):
-    """A new page of ``browser`` under :func:`guard` for ``url``'s origin."""
-    page = browser.new_page()
-    guard(page, url, problems)
-    return page

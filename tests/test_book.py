@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from _browser import guard
+from _browser import guarded_page
 
 M1_M2_PAGE = "book/claims/m1_m2.html"
 M1_M2_NOTEBOOK = "notebooks/m1_m2_small_vs_large_init"
@@ -57,8 +57,8 @@ def test_every_page_renders_offline(built_book, site, browser):
     problems: list[str] = []
     # One tab visits every page, as a reader follows links: it keeps its renderer process and
     # the cache of the book's shared scripts and styles from page to page.
-    page, found = browser.new_page(), []
-    guard(page, site, found)
+    found: list[str] = []
+    page = guarded_page(browser, site, found)
     for page_path in pages:
         # A page that forwards (the front page's meta refresh) is read once it has arrived.
         forwards = 'http-equiv="refresh"' in (built_book.html / page_path).read_text().lower()
@@ -80,8 +80,8 @@ def test_a_request_for_another_machine_is_reported_and_goes_nowhere(browser, tmp
         '<html><body><img src="http://example.invalid/figure.png"></body></html>'
     )
     with serve(tmp_path) as url:
-        page, problems, failures = browser.new_page(), [], []
-        guard(page, url, problems)
+        problems, failures = [], []
+        page = guarded_page(browser, url, problems)
         page.on("requestfailed", lambda r: failures.append((r.url, r.failure)))
         _visit(page, f"{url}page.html", "load", problems)
         page.close()
@@ -106,7 +106,7 @@ def test_glued_numbers_are_on_the_claim_page(built_book, site, browser):
 
 
 def _visit(page, url: str, wait: str, problems: list[str]) -> None:
-    """Open ``url`` in ``page`` (under :func:`guard`) and add to ``problems`` what does not
+    """Open ``url`` in ``page`` (a :func:`guarded_page`) and add to ``problems`` what does not
     render: images that did not load, math MathJax left as TeX."""
     # "load" waits for the page's scripts, styles and images; MathJax is awaited below.
     # ("networkidle" waits half a second more per page, for nothing this test reads, except

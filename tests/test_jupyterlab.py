@@ -5,7 +5,8 @@ The server runs from ``.venv`` on 127.0.0.1 with a token, on a copy of the noteb
 outputs (the committed verdict output must not be what the page shows), with the features that
 reach the network switched off: the news feed and the update check (server and page), and the
 extension manager (read-only instead of the package index). The page may request nothing but
-the server; every other request is aborted and fails the test.
+the server; every other request is refused by the browser's proxy (tests/_browser.py)
+and fails the test.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from _browser import report_requests_leaving
 
 ROOT = Path(__file__).resolve().parents[1]
 JUPYTER_LAB = Path(sys.executable).with_name("jupyter-lab")
@@ -127,17 +129,9 @@ def _jupyterlab(tmp_path: Path):
 def test_a_claim_notebook_runs_in_jupyterlab_and_prints_its_verdict(browser, tmp_path):
     with _jupyterlab(tmp_path) as (base, token):
         problems: list[str] = []
-
-        def guard(route):
-            url = route.request.url
-            if not url.startswith((f"{base}/", "data:", "blob:")):
-                problems.append(f"request leaves the machine: {url}")
-                return route.abort()
-            return route.continue_()
-
         page = browser.new_page(viewport={"width": 1400, "height": 900})
+        report_requests_leaving(page, base, problems)
         try:
-            page.route("**/*", guard)
             page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
             # The status bar's kernel state (the toolbar's indicator says idle before the
             # kernel is connected, and a Run All then does nothing).
