@@ -20,6 +20,11 @@ book: $(STAMP)
 
 # One worker per core (pytest-xdist). The book is built once per run, by the first worker that
 # needs it, and read by every worker; tests/conftest.py orders the queue, longest work first.
+# Python's bytecode cache stays on even where the environment turns it off
+# (PYTHONDONTWRITEBYTECODE, which some containers set): the suite starts a few hundred Python
+# processes (kernels, the command line, pytest's workers), and without the cache each one
+# compiles the package's modules and pytest's rewritten tests again.
+test: export PYTHONDONTWRITEBYTECODE :=
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

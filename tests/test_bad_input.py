@@ -332,10 +332,14 @@ def _path(token):
 
 @functools.cache
 def _scratch():
+    import atexit
+    import shutil
     import tempfile
     from pathlib import Path
 
-    return Path(tempfile.mkdtemp(prefix="bad-input-"))
+    folder = Path(tempfile.mkdtemp(prefix="bad-input-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # one per worker, then gone
+    return folder
 
 
 @dataclass(frozen=True)
