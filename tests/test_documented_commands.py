@@ -94,8 +94,10 @@ def scratch(tmp_path_factory):
     return scratch_copy(tmp_path_factory.mktemp("reader"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def dask_scheduler():
+    """A cluster for one command: idle, its three processes cost about 0.1 CPU-s per second,
+    which a cluster kept for the whole module spent while the other commands ran."""
     from dask.distributed import LocalCluster
 
     with LocalCluster(

@@ -20,9 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _environment_in_subprocess(**env) -> dict:
+    """``environment()`` in a fresh process with ``env``, and, as ``"numba_config_threads"``,
+    numba's own ``NUMBA_NUM_THREADS`` there (imported after: environment() must not need
+    numba)."""
     code = (
-        "import json; from matrix_sensing import provenance as p; "
-        "print(json.dumps(p.environment()))"
+        "import json, sys; from matrix_sensing import provenance as p; "
+        "env = p.environment(); env['numba_imported'] = 'numba' in sys.modules; "
+        "import numba; env['numba_config_threads'] = numba.config.NUMBA_NUM_THREADS; "
+        "print(json.dumps(env))"
     )
     names = provenance.THREAD_VARIABLES
     clean = {k: v for k, v in os.environ.items() if k not in names}
@@ -60,7 +65,8 @@ def test_thread_variables_and_blas_threads_follow_the_environment():
     one = _environment_in_subprocess(OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
     assert one["thread_variables"]["OPENBLAS_NUM_THREADS"] == "1"
     assert one["thread_variables"]["OMP_NUM_THREADS"] is None
-    assert one["numba_threads"] == 1
+    assert one["numba_threads"] == one["numba_config_threads"] == 1
+    assert not one["numba_imported"]
     assert {b["num_threads"] for b in one["blas"] if b["internal_api"] == "openblas"} == {1}
     assert set(one["thread_variables"]) == set(provenance.THREAD_VARIABLES)
 
@@ -99,3 +105,12 @@ def test_write_archive_refuses_what_is_not_json_members(tmp_path):
         provenance.write_archive(tmp_path / "a.zip", {})
     with pytest.raises(TypeError, match=r"members\['a'\] must be a dict, got list"):
         provenance.write_archive(tmp_path / "a.zip", {"a": [1]})
+
+
+def test_numba_threads_follow_numbas_rule_without_importing_numba():
+    """What numba itself reports, for its variable unset, set, and not an integer (numba
+    then warns and uses its default)."""
+    for value in (None, "3", "many"):
+        env = _environment_in_subprocess(**({} if value is None else {"NUMBA_NUM_THREADS": value}))
+        assert env["numba_threads"] == env["numba_config_threads"], value
+        assert not env["numba_imported"]

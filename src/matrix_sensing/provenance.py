@@ -109,11 +109,26 @@ def blas() -> list[dict]:
     return sorted(found, key=lambda lib: [str(lib[key]) for key in keys])
 
 
+def _numba_threads() -> int:
+    """The threads of numba's parallel target, ``numba.config.NUMBA_NUM_THREADS``, found by
+    numba's rule without importing numba (a quarter of a second, in every command-line run
+    that records provenance): the variable ``NUMBA_NUM_THREADS`` if it is an integer, else
+    the CPUs this process may run on. The package's kernels are serial: this records the
+    setting, it does not change a result."""
+    try:
+        return int(os.environ["NUMBA_NUM_THREADS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on every platform
+        return max(1, os.cpu_count() or 1)
+
+
 def environment() -> dict:
     """Versions of what computed a result (the compiled kernels' numba and llvmlite
     included), the BLAS and thread settings, the lock's hash, and the machine it ran on."""
-    import llvmlite
-    import numba
+    from importlib.metadata import version
 
     from ._version import __version__
 
@@ -123,9 +138,10 @@ def environment() -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scipy": scipy.__version__,
-        "numba": numba.__version__,
-        "llvmlite": llvmlite.__version__,
-        "numba_threads": numba.config.NUMBA_NUM_THREADS,
+        # From the installed distributions: importing numba takes a quarter of a second.
+        "numba": version("numba"),
+        "llvmlite": version("llvmlite"),
+        "numba_threads": _numba_threads(),
         "blas": blas(),
         "thread_variables": {name: os.environ.get(name) for name in THREAD_VARIABLES},
         "requirements_sha256": lock_sha256(),
