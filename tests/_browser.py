@@ -58,10 +58,10 @@ def report_requests_leaving(page, url: str, problems: list[str]) -> None:
     """Record into ``problems`` every request of ``page`` for another origin than ``url``'s
     (the browser's proxy refuses it), for as long as the page is open, across navigations;
     ``data:`` and ``blob:`` URLs are in memory."""
-    origin = url.split("/", 3)[:3]
+    origin = _origin(url)
 
     def request(r):
-        if r.url.split("/", 3)[:3] != origin and not r.url.startswith(("data:", "blob:")):
+        if _origin(r.url) != origin and not r.url.startswith(("data:", "blob:")):
             problems.append(f"request leaves the machine: {r.url}")
 
     page.on("request", request)
@@ -73,14 +73,14 @@ def guarded_page(browser, url: str, problems: list[str]):
     (:func:`report_requests_leaving`), for as long as it is open, across navigations."""
     page = browser.new_page()
     report_requests_leaving(page, url, problems)
-    origin = url.split("/", 3)[:3]
+    origin = _origin(url)
 
     def failed(r):
         # Requests for other origins are reported as leaving. A request cancelled by leaving
         # the page (the front page forwards at once, while its icon may still be loading)
         # is not a resource that failed: a missing one is an HTTP error, a broken server
         # another net:: error.
-        if r.url.split("/", 3)[:3] == origin and r.failure != "net::ERR_ABORTED":
+        if _origin(r.url) == origin and r.failure != "net::ERR_ABORTED":
             problems.append(f"failed request: {r.url} ({r.failure})")
 
     page.on("requestfailed", failed)
@@ -88,6 +88,11 @@ def guarded_page(browser, url: str, problems: list[str]):
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
     return page
+
+
+def _origin(url: str) -> list[str]:
+    """Scheme, empty part and host[:port] of ``url``."""
+    return url.split("/", 3)[:3]
 
 
 def _console(message) -> str:

@@ -196,16 +196,6 @@ def test_help_ends_with_examples_and_the_exit_codes(installed):
     assert codes == ["0", "1", "2", "130"]
 
 
-def test_list_shows_the_claims_and_the_installed_notebooks(installed):
-    proc = installed.run("matrix-sensing", "list")
-    assert proc.returncode == 0, proc.stderr
-    assert "M1   " in proc.stdout and "notebooks/m1_m2_small_vs_large_init.ipynb" in proc.stdout
-    folder = Path(proc.stdout.rstrip().splitlines()[-1].split(": ", 1)[1])
-    assert folder.is_relative_to(installed.venv) and (folder / NOTEBOOK).is_file()
-    # The recorded costs ship with the package: list quotes them outside any clone.
-    assert "wall time per seed: ci " in proc.stdout and "not measured" not in proc.stdout
-
-
 INSTALLED_COMMANDS = [c.words for c in install_commands(documented_commands())[1]]
 
 
@@ -223,6 +213,17 @@ def test_the_readmes_installed_commands_run_as_written(readme_runs, words):
     assert proc.returncode == 0, f"{' '.join(words)}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     if words[1] == "run":
         assert " PASS " in proc.stdout, proc.stdout
+
+
+def test_list_shows_the_claims_and_the_installed_notebooks(installed, readme_runs):
+    """The README's `matrix-sensing list`."""
+    proc = readme_runs[("matrix-sensing", "list")]
+    assert proc.returncode == 0, proc.stderr
+    assert "M1   " in proc.stdout and "notebooks/m1_m2_small_vs_large_init.ipynb" in proc.stdout
+    folder = Path(proc.stdout.rstrip().splitlines()[-1].split(": ", 1)[1])
+    assert folder.is_relative_to(installed.venv) and (folder / NOTEBOOK).is_file()
+    # The recorded costs ship with the package: list quotes them outside any clone.
+    assert "wall time per seed: ci " in proc.stdout and "not measured" not in proc.stdout
 
 
 def test_run_reruns_a_claim_outside_any_clone(installed, readme_runs):
