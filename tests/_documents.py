@@ -1,6 +1,7 @@
-"""The commands the documents show a reader: every fenced ``bash`` block of README.md and
-of the book's Reproduce page, continuation lines joined and comments dropped, in document
-order, each distinct command once."""
+"""The commands the documents show a reader: every fenced ``bash`` block, continuation lines
+joined and comments dropped, in document order, each distinct command once. README.md and
+the book's Reproduce page (:data:`DOCUMENTS`) are run by tests/test_documented_commands.py;
+the book's other pages (:data:`PAGES`) by tests/test_page_commands.py."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = ["README.md", "book/reproduce.md"]
+PAGES = sorted(
+    str(path.relative_to(ROOT))
+    for path in (ROOT / "book").rglob("*.md")
+    if str(path.relative_to(ROOT)) not in DOCUMENTS
+)
 FENCE = re.compile(
     r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```", re.M | re.S
 )
@@ -32,9 +38,9 @@ def blocks(path: Path, lang: str):
             yield line, body
 
 
-def documented_commands() -> list[Command]:
+def documented_commands(documents=DOCUMENTS) -> list[Command]:
     found: dict[tuple[str, ...], Command] = {}
-    for name in DOCUMENTS:
+    for name in documents:
         for first_line, body in blocks(ROOT / name, "bash"):
             logical, start = "", None
             for offset, row in enumerate(body.splitlines()):

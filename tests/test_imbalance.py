@@ -312,6 +312,47 @@ def test_continued_run_equals_one_long_run_and_captures_the_first_crossing():
     np.testing.assert_array_equal(V_s, state.V)
 
 
+def test_a_switch_level_changes_how_the_run_is_cut_not_what_it_records(monkeypatch):
+    """With ``below``, the first span goes in pieces of ``_SWITCH_PIECE`` (rounded up to a
+    multiple of record_every) until the loss is below it, so that the switch iterate is
+    recovered from a nearby start: the same iterates, records and switch as the first span
+    in one piece."""
+    import matrix_sensing.experiments._common as common
+    import matrix_sensing.experiments.imbalance as imbalance
+
+    truth = ms.low_rank_target(12, 12, 1, kappa=1.0, seed=0)
+    op = ms.GaussianSensing(200, (12, 12), seed=1)
+    y = op(truth)
+    U0, V0 = ms.initialization.unequal_scale_init(12, 12, 3, 0.2, 3.0, seed=2)
+    # span = ceil(1.03 / (0.25 * 0.04)) = 103 (not a multiple of record_every = 5); the loss
+    # is first recorded below 1e-4 at iteration 85, inside it; t_s = 15.
+    args = (op, y, U0, V0, 0.25, 0.2, [0.0, 1.03], 1e-1)
+    options = {"below": 1e-4, "record_every": 5, "progress": False}
+    lengths = []
+
+    def counted(*args, **kwargs):
+        lengths.append(args[5])
+        return ms.factorized_gd(*args, **kwargs)
+
+    for module in (imbalance, common):  # the first piece, the others and the rerun
+        monkeypatch.setattr(module, "factorized_gd", counted)
+    monkeypatch.setattr(imbalance, "_SWITCH_PIECE", 12)  # pieces of 15
+    cut = _scaled_run(*args, **options)
+    # Six pieces to 90 (85 is in the sixth), one to 103, t_s = 15 more, the rerun from 75.
+    assert lengths == [15] * 6 + [13, 15, 10]
+    monkeypatch.setattr(imbalance, "_SWITCH_PIECE", 10**6)
+    lengths.clear()
+    whole = _scaled_run(*args, **options)
+    assert lengths == [103, 15, 85]
+    assert cut[4][0] == whole[4][0] == 85 and 103 in cut[0].history["iteration"]
+    for name in ("iteration", "train_loss", "imbalance"):
+        np.testing.assert_array_equal(cut[0].history[name], whole[0].history[name])
+    np.testing.assert_array_equal(cut[0].U, whole[0].U)
+    assert cut[1:4] == whole[1:4]  # t_s, rate, window
+    np.testing.assert_array_equal(cut[4][1], whole[4][1])  # the switch iterate
+    np.testing.assert_array_equal(cut[4][2], whole[4][2])
+
+
 def test_continue_while_joins_pieces_and_iterate_at_reruns_from_the_latest_start():
     from matrix_sensing.experiments._common import continue_while, iterate_at
 

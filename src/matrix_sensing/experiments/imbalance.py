@@ -60,6 +60,9 @@ _MAX_ITERS = 100_000
 # Runs measured in a level window stop at the end of the chunk in which the loss first falls
 # below the window's lower level.
 _LEVEL_CHUNK = 25
+# Most iterations iterate_at reruns to recover N4's switch iterate (rounded up to a multiple
+# of record_every); a piece costs about three iterations of overhead.
+_SWITCH_PIECE = 100
 
 
 def scaled_window_rate(
@@ -142,13 +145,24 @@ def _scaled_run(
     start, stop = window
     span = math.ceil(stop / (step * alpha**2))
     options = {"truth": truth, "record_every": record_every}
-    first = factorized_gd(op, y, U0, V0, step, span, progress=progress, **options)
+    # With a switch level the first span goes in short pieces until the loss is below it,
+    # so that iterate_at reruns at most one piece to the switch. A piece is a multiple of
+    # record_every: the records fall on the iterations one piece of span records, and the
+    # iterates are the same (see continue_while).
+    piece = (
+        span if below is None else min(span, record_every * math.ceil(_SWITCH_PIECE / record_every))
+    )
+    first = factorized_gd(op, y, U0, V0, step, piece, progress=progress, **options)
     starts = [(0, U0, V0)]
 
     def crossing(result, level):
         return first_crossing(result.history["iteration"], result.history["train_loss"], level)
 
     def more(result) -> int:
+        if result.iters < span:  # only with a switch level: the rest of the first span
+            if crossing(result, below) is not None:
+                return span - result.iters
+            return min(piece, span - result.iters)
         if result.iters >= _MAX_ITERS:
             return 0
         t_s = crossing(result, signal_level)
