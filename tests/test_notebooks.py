@@ -84,3 +84,43 @@ def test_papermill_bad_parameter_fails_clearly(tmp_path, parameters, error, mess
         _run(tmp_path, **parameters)
     assert info.value.ename == error
     assert message in info.value.evalue
+
+
+class _KernelRequested(Exception):
+    pass
+
+
+def test_both_executors_get_the_packages_kernel_settings(monkeypatch, tmp_path):
+    """The command line's papermill and the book's jupyter-cache hand
+    :func:`~matrix_sensing.kernel_settings.kernel_config` to the client that starts the
+    kernel: encrypted transport where available, and the kernel stopped at once when the
+    notebook is done. Checked where the client asks for its kernel (none is started)."""
+    from jupyter_cache.executors.utils import single_nb_execution
+    from nbclient import NotebookClient
+
+    from matrix_sensing.kernel_settings import kernel_config
+
+    seen = []
+
+    def record(client):
+        seen.append((type(client).__name__, client.shutdown_kernel, client.config))
+        raise _KernelRequested
+
+    monkeypatch.setattr(NotebookClient, "create_kernel_manager", record)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    with pytest.raises(_KernelRequested):
+        papermill.execute_notebook(
+            str(tmp_path / "in.ipynb"),
+            str(tmp_path / "out.ipynb"),
+            kernel_name="python3",
+            progress_bar=False,
+            config=kernel_config(),
+        )
+    with pytest.raises(_KernelRequested):
+        single_nb_execution(nb, str(tmp_path), 60, False, config=kernel_config())
+    expected = kernel_config()["KernelManager"]
+    assert [name for name, _, _ in seen] == ["PapermillNotebookClient", "NotebookClient"]
+    for _, shutdown, config in seen:
+        assert shutdown == "immediate"
+        assert config["KernelManager"] == expected
