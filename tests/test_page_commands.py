@@ -82,7 +82,7 @@ def _check_package_command(words, monkeypatch, tmp_path):
     assert words[3] == "run"
     claim = claims.get(words[4])
     assert Path(args[0]).name == Path(claim.notebook).name
-    specs = {p.name: p for p in claim_parameters(claim.id)}
+    specs = _specs(claim.notebook)
     scale = _option(words, "--scale") or "ci"
     # The values the notebook gets: the scale's (its parameters cell holds the CI ones), and
     # each -p in its place.
