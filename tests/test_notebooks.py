@@ -91,13 +91,16 @@ class _KernelRequested(Exception):
 
 
 def test_both_executors_get_the_packages_kernel_settings(monkeypatch, tmp_path):
-    """The command line's papermill and the book's jupyter-cache hand
+    """The command line's papermill (``run``) and the book's executor
+    (book/_ext/parallel_execution.py) hand
     :func:`~matrix_sensing.kernel_settings.kernel_config` to the client that starts the
     kernel: encrypted transport where available, and the kernel stopped at once when the
     notebook is done. Checked where the client asks for its kernel (none is started)."""
-    from jupyter_cache.executors.utils import single_nb_execution
+    import importlib.util
+
     from nbclient import NotebookClient
 
+    from matrix_sensing.cli import main
     from matrix_sensing.kernel_settings import kernel_config
 
     seen = []
@@ -107,18 +110,19 @@ def test_both_executors_get_the_packages_kernel_settings(monkeypatch, tmp_path):
         raise _KernelRequested
 
     monkeypatch.setattr(NotebookClient, "create_kernel_manager", record)
+    with pytest.raises(_KernelRequested):
+        main(["run", "N8", "--seeds", "0", "--quiet", "--out", str(tmp_path / "out")])
+
+    spec = importlib.util.spec_from_file_location(
+        "parallel_execution", ROOT / "book" / "_ext" / "parallel_execution.py"
+    )
+    extension = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extension)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
-    nbformat.write(nb, tmp_path / "in.ipynb")
+    path = tmp_path / "in.ipynb"
     with pytest.raises(_KernelRequested):
-        papermill.execute_notebook(
-            str(tmp_path / "in.ipynb"),
-            str(tmp_path / "out.ipynb"),
-            kernel_name="python3",
-            progress_bar=False,
-            config=kernel_config(),
-        )
-    with pytest.raises(_KernelRequested):
-        single_nb_execution(nb, str(tmp_path), 60, False, config=kernel_config())
+        extension._execute((str(path), nbformat.writes(nb), 60))
+
     expected = kernel_config()["KernelManager"]
     assert [name for name, _, _ in seen] == ["PapermillNotebookClient", "NotebookClient"]
     for _, shutdown, config in seen:
